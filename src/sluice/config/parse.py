@@ -1,0 +1,415 @@
+"""Raw configuration -> `SourceSpec`, with every problem reported at once.
+
+Nothing downstream reads the user's dict: it is read here, once, and never mutated.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from collections.abc import Mapping
+from typing import Any
+
+from ..auth import parse_auth
+from ..errors import ConfigError, Issue
+from ..jsonpath import JSONPathSyntaxError, compile_path
+from ..model import freeze
+from ..pagination.registry import SEED_DIALECT_KEYS, parse_paginator
+from . import keys
+from .json_schema import columns_from_json_schema
+from .merge import merge_defaults, normalize_resource
+from .placeholders import INCREMENTAL_FIELDS, find
+from .reader import Reader, suggest
+from .specs import (
+    Binding, EndpointSpec, HttpSpec, IncrementalSpec, RateLimitSpec, ResourceSpec, ResponseAction,
+    RetrySpec, SourceSpec,
+)
+
+HINT_KEYS = ("primary_key", "merge_key", "write_disposition", "columns", "table_name", "max_table_nesting",
+             "schema_contract", "table_format", "file_format", "references", "nested_hints")
+DISPOSITIONS = ("append", "replace", "merge", "skip")
+
+
+def parse_source(config: Any) -> SourceSpec:
+    """Parse a whole configuration; raise `ConfigError` listing every problem found."""
+    issues: list[Issue] = []
+    if not isinstance(config, Mapping):
+        raise ConfigError([Issue("", f"the configuration must be a dict, got {type(config).__name__}")])
+    top = Reader(config, "", issues)
+    top.check_keys(keys.TOP, "the configuration")
+    client = top.child("client", required=True) or Reader({}, "client", issues)
+    seed = uses_seed_dialect(config)
+    base = _client_defaults(client, seed)
+    defaults = top.get("resource_defaults", dict, {}) or {}
+    if defaults:
+        d = Reader(defaults, "resource_defaults", issues)
+        d.check_keys([k for k in keys.RESOURCE if k != "name"], "resource_defaults")
+    raw_list = top.get("resources", list, None, required=True) or []
+    if "resources" in config and isinstance(config["resources"], list) and not raw_list:
+        top.problem("resources", "is empty: give at least one resource")
+    resources, extra = _merged_resources(raw_list, defaults, issues)
+    specs = _parse_resources(resources, base, seed, issues)
+    if issues:
+        raise ConfigError(issues)
+    return SourceSpec(
+        base_url=base["base_url"], headers=freeze(base["headers"]), resources=tuple(specs),
+        http=base["http"], extra_resources=tuple(extra),
+    )
+
+
+def uses_seed_dialect(config: Mapping[str, Any]) -> bool:
+    """True when any page_number paginator uses the seed extensions (limit, ...)."""
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, Mapping):
+            if node.get("type") == "page_number" and any(k in node for k in SEED_DIALECT_KEYS):
+                return True
+            return any(walk(v) for v in node.values())
+        if isinstance(node, list):
+            return any(walk(v) for v in node)
+        return False
+
+    return walk(config)
+
+
+def _client_defaults(client: Reader, seed: bool) -> dict[str, Any]:
+    client.check_keys(keys.CLIENT, "client")
+    if "session" in client.raw:
+        client.problem("session", "a requests session has no meaning in sluice",
+                       "use client keys timeout, max_concurrency, rate_limit, headers and auth instead")
+    base_url = client.str("base_url", required=True) or ""
+    if base_url and not base_url.startswith(("http://", "https://")):
+        client.problem("base_url", f"must start with http:// or https://, got {base_url!r}")
+    headers = client.mapping("headers")
+    return {
+        "base_url": base_url,
+        "headers": headers,
+        "auth": parse_auth(client.raw.get("auth"), client, "auth"),
+        "paginator": _paginator(client, "paginator", seed),
+        "error_handler": client.get("error_handler", dict, {}) or {},
+        "max_retry_delay": client.number("max_retry_delay", 60.0, minimum=0) or 0.0,
+        "http": HttpSpec(
+            max_concurrency=client.int("max_concurrency", 8, minimum=1) or 8,
+            rate_limit=_rate_limit(client),
+            timeout=client.number("timeout", 60.0, minimum=0.001) or 60.0,
+        ),
+    }
+
+
+def _paginator(reader: Reader, key: str, seed: bool) -> Any:
+    raw = reader.raw.get(key)
+    return None if raw is None else parse_paginator(raw, key, reader, seed)
+
+
+def _rate_limit(client: Reader) -> RateLimitSpec | None:
+    sub = client.child("rate_limit")
+    if sub is None:
+        return None
+    sub.check_keys(keys.RATE_LIMIT, "rate_limit")
+    rps = sub.number("requests_per_second", minimum=0.001)
+    if rps is None:
+        if "requests_per_second" not in sub.raw:
+            sub.problem("requests_per_second", "is required")
+        return None
+    return RateLimitSpec(rps, sub.int("burst", 1, minimum=1) or 1)
+
+
+def _merged_resources(raw_list: list[Any], defaults: Mapping[str, Any], issues: list[Issue]) -> tuple[list[tuple[int, dict[str, Any]]], list[Any]]:
+    merged: list[tuple[int, dict[str, Any]]] = []
+    extra: list[Any] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(raw_list):
+        at = f"resources[{i}]"
+        resource = normalize_resource(raw)
+        if not isinstance(resource, Mapping):
+            if hasattr(resource, "name") and hasattr(resource, "selected"):
+                extra.append(resource)  # a dlt resource, passed through as dlt does
+            else:
+                issues.append(Issue(at, f"expected a name, a dict or a dlt resource, got {type(raw).__name__}"))
+            continue
+        reader = Reader(resource, at, issues)
+        reader.check_keys(keys.RESOURCE, "a resource")
+        name = reader.str("name", required=True)
+        if name is None:
+            continue
+        if name in seen:
+            issues.append(Issue(f"{at}.name", f"duplicate resource name {name!r} (also resources[{seen[name]}])"))
+            continue
+        seen[name] = i
+        merged.append((i, merge_defaults(defaults, resource)))
+    return merged, extra
+
+
+def _parse_resources(resources: list[tuple[int, dict[str, Any]]], base: dict[str, Any], seed: bool, issues: list[Issue]) -> list[ResourceSpec]:
+    names = [r["name"] for _, r in resources]
+    paths = {r["name"]: _strip(r.get("endpoint", {}).get("path", "")) for _, r in resources if isinstance(r.get("endpoint"), Mapping)}
+    keys_by_name = {r["name"]: r.get("primary_key") for _, r in resources}
+    specs = []
+    for i, raw in resources:
+        spec = _resource(Reader(raw, f"resources[{i}]", issues), base, seed, (names, paths, keys_by_name))
+        if spec is not None:
+            specs.append(spec)
+    _check_graph(specs, {r["name"]: i for i, r in resources}, issues)
+    return _topological(specs)
+
+
+def _strip(path: Any) -> str:
+    return path.strip("/") if isinstance(path, str) else ""
+
+
+def _resource(reader: Reader, base: dict[str, Any], seed: bool, known: tuple[Any, ...]) -> ResourceSpec | None:
+    name = reader.raw["name"]
+    ep = reader.child("endpoint") or Reader({}, reader.at("endpoint"), reader.issues)
+    ep.check_keys(keys.ENDPOINT, "an endpoint")
+    endpoint = _endpoint(ep, base, seed)
+    bindings, parent = _bindings(ep, name, endpoint, known)
+    include = reader.get("include_from_parent", list, []) or []
+    if include and parent is None:
+        reader.problem("include_from_parent", f"resource '{name}' has include_from_parent but no parent resource")
+    hints = {k: reader.raw[k] for k in HINT_KEYS if k in reader.raw}
+    _check_hints(reader, hints)
+    schema = reader.raw.get("json_schema")
+    if schema is not None:
+        columns = columns_from_json_schema(schema, reader, "json_schema")
+        if columns:
+            hints["columns"] = {**columns, **(hints.get("columns") or {})} if isinstance(hints.get("columns"), (Mapping, type(None))) else hints["columns"]
+    if endpoint is None:
+        return None
+    return ResourceSpec(
+        name=name, endpoint=endpoint, parent=parent, bindings=bindings,
+        include_from_parent=tuple(str(f) for f in include), hints=freeze(hints),
+        processing_steps=_steps(reader), selected=reader.bool("selected", True),
+    )
+
+
+def _check_hints(reader: Reader, hints: dict[str, Any]) -> None:
+    wd = hints.get("write_disposition")
+    disposition = wd.get("disposition") if isinstance(wd, Mapping) else wd
+    if wd is not None and disposition not in DISPOSITIONS:
+        hint = suggest(str(disposition), DISPOSITIONS) or f"expected one of: {', '.join(DISPOSITIONS)}"
+        reader.problem("write_disposition", f"unknown write disposition {disposition!r}", hint)
+    for key in ("primary_key", "merge_key"):
+        value = hints.get(key)
+        if value is not None and not (isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value))):
+            reader.problem(key, f"expected a column name or a list of column names, got {value!r}")
+    nesting = hints.get("max_table_nesting")
+    if nesting is not None and (not isinstance(nesting, int) or isinstance(nesting, bool) or nesting < 0):
+        reader.problem("max_table_nesting", f"expected an integer >= 0, got {nesting!r}")
+    if "table_name" in hints and not (isinstance(hints["table_name"], str) and hints["table_name"] or callable(hints["table_name"])):
+        reader.problem("table_name", f"expected a non-empty string or a callable, got {hints['table_name']!r}")
+
+
+def _endpoint(ep: Reader, base: dict[str, Any], seed: bool) -> EndpointSpec | None:
+    path = ep.str("path", required=True)
+    method = ep.get("method", str, "GET") or "GET"
+    if method.upper() not in ("GET", "POST"):
+        ep.problem("method", f"unsupported method {method!r}", "expected GET or POST")
+    params = ep.mapping("params")
+    selector = ep.str("data_selector")
+    if selector:
+        try:
+            compile_path(selector)
+        except JSONPathSyntaxError as exc:
+            ep.problem("data_selector", f"invalid JSONPath {selector!r}: {exc}")
+    paginator = _paginator(ep, "paginator", seed) if "paginator" in ep.raw else base["paginator"]
+    auth = parse_auth(ep.raw["auth"], ep, "auth") if ep.raw.get("auth") is not None else base["auth"]
+    if path is None:
+        return None
+    return EndpointSpec(
+        path=path, method=method.upper(), params=freeze(params), json=ep.raw.get("json"),
+        data=ep.raw.get("data"), headers=freeze({**base["headers"], **ep.mapping("headers")}),
+        paginator=paginator, data_selector=selector, response_actions=_actions(ep),
+        incremental=_incremental(ep, params), auth=auth, retry=_retry(ep, base),
+    )
+
+
+def _retry(ep: Reader, base: dict[str, Any]) -> RetrySpec:
+    raw = {**base["error_handler"], **(ep.get("error_handler", dict, {}) or {})}
+    where = ep.at("error_handler") if "error_handler" in ep.raw else "client.error_handler"
+    sub = Reader(raw, where, ep.issues)
+    if raw:
+        sub.check_keys(keys.ERROR_HANDLER, "error_handler")
+    codes = sub.get("retry_on_status_codes", list, []) or []
+    bad = [c for c in codes if not isinstance(c, int) or isinstance(c, bool) or not 100 <= c <= 599]
+    if bad:
+        sub.problem("retry_on_status_codes", f"expected HTTP status codes (100-599), got {bad!r}")
+    delay = ep.number("max_retry_delay", base["max_retry_delay"], minimum=0)
+    return RetrySpec(
+        max_retries=sub.int("max_retries", 4, minimum=0) if "max_retries" in raw else 4,
+        backoff_factor=sub.number("backoff_factor", 1.0, minimum=0) if "backoff_factor" in raw else 1.0,
+        extra_status=frozenset(c for c in codes if c not in bad),
+        max_retry_delay=delay if delay is not None else 60.0,
+    )
+
+
+def _actions(ep: Reader) -> tuple[ResponseAction, ...]:
+    raw = ep.get("response_actions", list, []) or []
+    actions = []
+    for i, item in enumerate(raw):
+        at = f"response_actions[{i}]"
+        if callable(item):
+            actions.append(ResponseAction(None, None, (item,)))
+            continue
+        if not isinstance(item, Mapping):
+            ep.problem(at, f"expected a dict or a callable, got {type(item).__name__}")
+            continue
+        sub = Reader(item, ep.at(at), ep.issues)
+        sub.check_keys(["status_code", "content", "action"], "a response action")
+        action = item.get("action")
+        hooks = tuple(action) if isinstance(action, list) else (action,)
+        if action != "ignore" and not all(callable(h) for h in hooks):
+            sub.problem("action", f"expected 'ignore', a callable or a list of callables, got {action!r}")
+            continue
+        actions.append(ResponseAction(sub.int("status_code"), sub.str("content"), "ignore" if action == "ignore" else hooks))
+    return tuple(actions)
+
+
+def _incremental(ep: Reader, params: dict[str, Any]) -> IncrementalSpec | None:
+    legacy = [(k, v) for k, v in params.items() if isinstance(v, Mapping) and v.get("type") == "incremental"]
+    sub = ep.child("incremental")
+    if legacy and sub is not None:
+        ep.problem("incremental", "given both as endpoint.incremental and as an incremental param", "keep one")
+    if legacy:
+        name, raw = legacy[0]
+        sub = Reader({k: v for k, v in raw.items() if k != "type"}, ep.at(f"params.{name}"), ep.issues)
+        start_param = name
+    elif sub is None:
+        return None
+    else:
+        start_param = sub.str("start_param")
+    sub.check_keys(keys.INCREMENTAL, "incremental")
+    cursor = sub.str("cursor_path", required=True)
+    missing = sub.str("on_cursor_value_missing", "raise")
+    if missing not in ("raise", "include", "exclude"):
+        sub.problem("on_cursor_value_missing", f"unknown value {missing!r}", "expected raise, include or exclude")
+    convert = sub.raw.get("convert")
+    if convert is not None and not callable(convert):
+        sub.problem("convert", "expected a callable")
+    func = sub.raw.get("last_value_func")
+    if func is not None and not callable(func) and func not in ("max", "min"):
+        sub.problem("last_value_func", f"expected 'max', 'min' or a callable, got {func!r}")
+    if cursor is None:
+        return None
+    return IncrementalSpec(
+        cursor_path=cursor, initial_value=sub.raw.get("initial_value"), end_value=sub.raw.get("end_value"),
+        start_param=start_param, end_param=sub.str("end_param"), last_value_func=func,
+        lag=sub.number("lag", minimum=0), on_cursor_value_missing=missing or "raise",
+        convert=convert if callable(convert) else None,
+        range_start=sub.str("range_start"), range_end=sub.str("range_end"),
+    )
+
+
+def _steps(reader: Reader) -> tuple[Mapping[str, Any], ...]:
+    steps = []
+    for i, step in enumerate(reader.get("processing_steps", list, []) or []):
+        at = f"processing_steps[{i}]"
+        if not isinstance(step, Mapping) or len(step) != 1 or next(iter(step)) not in ("filter", "map", "yield_map"):
+            reader.problem(at, "expected a dict with exactly one of filter, map, yield_map")
+            continue
+        if not callable(next(iter(step.values()))):
+            reader.problem(at, f"'{next(iter(step))}' must be a callable")
+            continue
+        steps.append(freeze(step))
+    return tuple(steps)
+
+
+def _bindings(ep: Reader, name: str, endpoint: EndpointSpec | None, known: tuple[Any, ...]) -> tuple[tuple[Binding, ...], str | None]:
+    names, paths, primary_keys = known
+    if endpoint is None:
+        return (), None
+    found: dict[str, tuple[str, str, str | None]] = {}  # placeholder -> (parent, field, param)
+    for pname, value in endpoint.params.items():
+        if isinstance(value, Mapping) and value.get("type") == "resolve":
+            _legacy_resolve(ep, pname, value, names, found)
+        elif isinstance(value, Mapping) and value.get("type") != "incremental":
+            ep.problem(f"params.{pname}", f"unknown param type {value.get('type')!r}", "expected 'resolve' or 'incremental'")
+    where = {"path": endpoint.path, "params": {k: v for k, v in endpoint.params.items() if not isinstance(v, Mapping)},
+             "json": endpoint.json, "data": endpoint.data, "headers": dict(endpoint.headers)}
+    for key, value in where.items():
+        for text in find(value):
+            _placeholder(ep, key, text, name, endpoint, (names, paths, primary_keys), found)
+    parents = sorted({p for p, _, _ in found.values()})
+    if len(parents) > 1:
+        ep.problem("path", f"resource '{name}' takes placeholders from several parents ({', '.join(parents)}); one parent per resource")
+    if name in parents:
+        ep.problem("path", f"resource '{name}' refers to itself")
+        return (), None
+    bindings = tuple(Binding(text, field, param) for text, (_, field, param) in found.items())
+    return bindings, (parents[0] if parents else None)
+
+
+def _legacy_resolve(ep: Reader, pname: str, value: Mapping[str, Any], names: list[str], found: dict[str, Any]) -> None:
+    sub = Reader(value, ep.at(f"params.{pname}"), ep.issues)
+    sub.check_keys(["type", "resource", "field"], "a resolve param")
+    parent, field = sub.str("resource", required=True), sub.str("field", required=True)
+    if parent and parent not in names:
+        sub.problem("resource", f"unknown resource {parent!r}", suggest(parent, names))
+    elif parent and field:
+        found[pname] = (parent, field, pname)
+
+
+def _placeholder(ep: Reader, key: str, text: str, name: str, endpoint: EndpointSpec, known: tuple[Any, ...], found: dict[str, Any]) -> None:
+    names, paths, primary_keys = known
+    parts = text.split(".")
+    if parts[0] == "resources":
+        if len(parts) < 3:
+            ep.problem(key, f"placeholder '{{{text}}}' needs a resource and a field", "write {resources.<resource>.<field>}")
+        elif parts[1] not in names:
+            ep.problem(key, f"placeholder '{{{text}}}' refers to unknown resource {parts[1]!r}", suggest(parts[1], names))
+        else:
+            found[text] = (parts[1], ".".join(parts[2:]), None)
+    elif parts[0] == "incremental":
+        if len(parts) != 2 or parts[1] not in INCREMENTAL_FIELDS:
+            ep.problem(key, f"unknown placeholder '{{{text}}}'", f"expected one of: {', '.join('incremental.' + f for f in INCREMENTAL_FIELDS)}")
+        elif endpoint.incremental is None:
+            ep.problem(key, f"placeholder '{{{text}}}' needs an endpoint.incremental")
+    elif text in found:
+        return  # a legacy resolve param used in the path
+    elif len(parts) == 1 and key == "path":
+        _implicit_parent(ep, text, name, endpoint.path, known, found)
+    else:
+        ep.problem(key, f"unknown placeholder '{{{text}}}'", "expected {resources.<resource>.<field>} or {incremental.start_value}")
+
+
+def _implicit_parent(ep: Reader, text: str, name: str, path: str, known: tuple[Any, ...], found: dict[str, Any]) -> None:
+    names, paths, primary_keys = known
+    prefix = _strip(path.split("{" + text + "}")[0])
+    matches = [n for n in names if n != name and paths.get(n) == prefix]
+    explicit = "{resources.<parent>.<field>}"
+    if len(matches) != 1:
+        what = "no resource has" if not matches else f"several resources ({', '.join(matches)}) have"
+        ep.problem("path", f"implicit parent placeholder '{{{text}}}': {what} the path '/{prefix}'",
+                   f"write the explicit form {explicit}")
+        return
+    parent = matches[0]
+    key = primary_keys.get(parent)
+    if isinstance(key, (list, tuple)) and len(key) == 1:
+        key = key[0]
+    if not isinstance(key, str):
+        ep.problem("path", f"implicit parent placeholder '{{{text}}}': parent '{parent}' needs a single-column primary_key, got {key!r}",
+                   f"write the explicit form {{resources.{parent}.<field>}}")
+        return
+    found[text] = (parent, key, None)
+
+
+def _check_graph(specs: list[ResourceSpec], index: dict[str, int], issues: list[Issue]) -> None:
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for spec in specs:
+        sorter.add(spec.name, *([spec.parent] if spec.parent else []))
+    try:
+        sorter.prepare()
+    except graphlib.CycleError as exc:
+        cycle = exc.args[1]
+        first = cycle[0]
+        issues.append(Issue(f"resources[{index.get(first, 0)}]", f"resources depend on each other in a cycle: {' -> '.join(cycle)}"))
+
+
+def _topological(specs: list[ResourceSpec]) -> list[ResourceSpec]:
+    by_name = {s.name: s for s in specs}
+    sorter: graphlib.TopologicalSorter[str] = graphlib.TopologicalSorter()
+    for spec in specs:
+        sorter.add(spec.name, *([spec.parent] if spec.parent and spec.parent in by_name else []))
+    try:
+        order = list(sorter.static_order())
+    except graphlib.CycleError:
+        return specs
+    return [by_name[n] for n in order if n in by_name]

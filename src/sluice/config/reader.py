@@ -1,0 +1,104 @@
+"""Reading raw user input with every problem collected, never the first one only."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..errors import Issue
+
+_NOTHING = object()
+
+
+def suggest(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+def type_name(value: Any) -> str:
+    return {dict: "a dict", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+class Reader:
+    """Typed access to one raw mapping; problems go to a shared list with their path."""
+
+    def __init__(self, raw: Mapping[str, Any], path: str, issues: list[Issue]) -> None:
+        self.raw = raw
+        self.path = path
+        self.issues = issues
+
+    def at(self, key: str | int) -> str:
+        if isinstance(key, int):
+            return f"{self.path}[{key}]"
+        return f"{self.path}.{key}" if self.path else key
+
+    def problem(self, key: str | int | None, message: str, hint: str = "") -> None:
+        self.issues.append(Issue(self.path if key is None else self.at(key), message, hint))
+
+    def check_keys(self, allowed: Iterable[str], what: str) -> None:
+        allowed = list(allowed)
+        for key in self.raw:
+            if key not in allowed:
+                hint = suggest(key, allowed) or f"expected one of: {', '.join(sorted(allowed))}"
+                self.problem(key, f"unknown key in {what}", hint)
+
+    def get(self, key: str, types: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
+        value = self.raw.get(key, _NOTHING)
+        if value is _NOTHING or (value is None and not required):
+            if required:
+                self.problem(key, "is required")
+            return default
+        if isinstance(value, bool) and bool not in _as_tuple(types):
+            self.problem(key, f"expected {_expected(types)}, got {type_name(value)} {value!r}")
+            return default
+        if not isinstance(value, types):
+            self.problem(key, f"expected {_expected(types)}, got {type_name(value)} {_short(value)}")
+            return default
+        return value
+
+    def str(self, key: str, default: str | None = None, *, required: bool = False, nonempty: bool = True) -> Any:
+        value = self.get(key, str, default, required=required)
+        if nonempty and value == "" and key in self.raw:
+            self.problem(key, "must not be empty")
+            return default
+        return value
+
+    def int(self, key: str, default: int | None = None, *, minimum: int | None = None) -> Any:
+        value = self.get(key, int, default)
+        if value is not None and minimum is not None and value < minimum and key in self.raw:
+            self.problem(key, f"must be >= {minimum}, got {value}")
+            return default
+        return value
+
+    def number(self, key: str, default: float | None = None, *, minimum: float | None = None) -> Any:
+        value = self.get(key, (int, float), default)
+        if value is not None and minimum is not None and value < minimum and key in self.raw:
+            self.problem(key, f"must be >= {minimum}, got {value}")
+            return default
+        return None if value is None else float(value)
+
+    def bool(self, key: str, default: bool | None = None) -> Any:
+        return self.get(key, bool, default)
+
+    def mapping(self, key: str) -> dict[str, Any]:
+        return dict(self.get(key, dict, {}) or {})
+
+    def child(self, key: str, *, required: bool = False) -> Reader | None:
+        value = self.get(key, dict, None, required=required)
+        return None if value is None else Reader(value, self.at(key), self.issues)
+
+
+def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _expected(types: type | tuple[type, ...]) -> str:
+    names = {dict: "a dict", list: "a list", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}
+    return " or ".join(names.get(t, t.__name__) for t in _as_tuple(types))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

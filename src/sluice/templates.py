@@ -1,0 +1,98 @@
+"""Jinja expressions of templated cursors, compiled once and run in a sandbox.
+
+A template is `{{ expr }}` (evaluated to a native Python value) or text mixing literal
+parts and `{{ ... }}` (rendered to a string). The sandbox forbids private and dunder
+attributes, has no loader (so no `import`/`include` of anything) and no globals that
+reach files or the network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+_WHOLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if attr.startswith("_") or attr in {"mro", "func_globals", "gi_frame", "cr_frame", "f_globals"}:
+            return False
+        return super().is_safe_attribute(obj, attr, value)
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False)
+_ENV.globals.clear()
+_ENV.globals.update({"range": range, "dict": dict, "len": len})
+
+
+class TemplateError(ValueError):
+    """A template that does not compile, or fails when evaluated."""
+
+
+@dataclass(frozen=True)
+class Template:
+    source: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", _compile(self.source))
+
+    def evaluate(self, context: Mapping[str, Any]) -> Any:
+        kind, compiled = self._compiled  # type: ignore[attr-defined]
+        try:
+            if kind == "expr":
+                return _defined(compiled(**context))
+            return compiled.render(**context)
+        except SecurityError as exc:
+            raise TemplateError(f"template {self.source!r} is not allowed: {exc}") from None
+        except UndefinedError as exc:
+            raise TemplateError(f"template {self.source!r}: {exc}") from None
+        except Exception as exc:  # a user expression can raise anything; report it, do not crash
+            raise TemplateError(f"template {self.source!r} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _defined(value: Any) -> Any:
+    # An unsafe or missing attribute comes back as an Undefined object: fail now, not later.
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return value
+
+
+def _compile(source: str) -> tuple[str, Any]:
+    try:
+        whole = _WHOLE.match(source)
+        if whole and "{{" not in whole.group("expr") and "}}" not in whole.group("expr"):
+            return "expr", _ENV.compile_expression(whole.group("expr"), undefined_to_none=False)
+        return "text", _ENV.from_string(source)
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"template {source!r} does not compile: {exc.message}") from None
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+class CaseInsensitiveHeaders(dict[str, Any]):
+    """Response headers for templates: `headers['X-Next']`, `headers.x_next`, `headers.link`."""
+
+    def __init__(self, headers: Mapping[str, str], links: Mapping[str, Any]) -> None:
+        super().__init__({k.lower(): v for k, v in headers.items()})
+        self["link"] = dict(links)
+
+    def __getitem__(self, key: str) -> Any:
+        return super().__getitem__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+    def __getattr__(self, name: str) -> Any:
+        for key in (name.lower(), name.lower().replace("_", "-")):
+            if key in self:
+                return super().__getitem__(key)
+        raise AttributeError(name)
