@@ -70,6 +70,7 @@ class ResourceError(FatalError):
         status: int | None = None,
         attempts: int = 0,
     ) -> None:
+        self.detail = message
         self.resource = resource
         self.url = url
         self.status = status

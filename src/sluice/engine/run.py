@@ -1,0 +1,259 @@
+"""The fetch engine: one task group per run, one task per pagination chain.
+
+A chain is one resource crossed with one parent record (or none, for top-level
+resources). Chains run concurrently; HTTP concurrency is bounded by the client's permits and
+fan-out by a bound on open chains, so a parent with 100k records does not create 100k tasks
+at once. Records flow to a `Sink`, which applies back-pressure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import orjson
+
+from ..config.specs import ResourceSpec, SourceSpec
+from ..errors import HTTPStatusError, LoopError, ResourceError, ResponseError
+from ..http.client import Exchange, HttpClient
+from ..http.pacing import Pacer
+from ..model import Page, PageRequest
+from ..pagination.auto import AutoPaginator
+from .requests import first_request, include_parent_fields, parent_context
+from .selector import detect, select
+from .stats import ResourceStats, RunStats
+
+log = logging.getLogger("sluice.engine")
+
+
+class Sink(Protocol):
+    async def put(self, resource: str, records: list[Any]) -> None: ...
+
+    def finish(self, resource: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    max_pages: int | None = None  # per chain: a safety cap
+    max_open_chains: int = 64
+
+
+@dataclass
+class _Progress:
+    """Open chains per resource, to tell the sink exactly when a resource is complete."""
+
+    open: dict[str, int] = field(default_factory=dict)
+    finished: set[str] = field(default_factory=set)
+    chains: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, source: SourceSpec, targets: set[str], sink: Sink, *, stats: RunStats | None = None,
+                 incremental: Mapping[str, Mapping[str, Any]] | None = None, options: RunOptions | None = None,
+                 pacer: Pacer | None = None) -> None:
+        self.source = source
+        self.targets = set(targets)
+        self.needed = _with_ancestors(source, self.targets)
+        self.sink = sink
+        self.stats = stats or RunStats()
+        self.incremental = incremental or {}
+        self.options = options or RunOptions()
+        self.pacer = pacer
+        self._progress = _Progress()
+        self._slots = asyncio.Semaphore(self.options.max_open_chains)
+
+    async def run(self) -> RunStats:
+        spec = self.source.http
+        async with HttpClient(spec, self.stats, self.source.secrets, self.pacer) as http:
+            self.http = http
+            try:
+                async with asyncio.TaskGroup() as group:
+                    self.group = group
+                    for resource in self.source.resources:
+                        if resource.name in self.needed and resource.parent is None:
+                            self._open(resource)
+                            group.create_task(self._chain(resource, None))
+            except BaseExceptionGroup as eg:
+                raise _first_error(eg) from None
+            finally:
+                self.stats.rate_limit_wait = http.pacer.waited
+                self.stats.finished = time.monotonic()
+        for name in self.needed:
+            self._finish(name)
+        return self.stats
+
+    def _open(self, resource: ResourceSpec) -> None:
+        stats = self.stats.of(resource.name)
+        stats.started = stats.started or time.monotonic()
+        self._progress.open[resource.name] = self._progress.open.get(resource.name, 0) + 1
+        self._progress.chains[resource.name] = self._progress.chains.get(resource.name, 0) + 1
+
+    def _close(self, resource: ResourceSpec) -> None:
+        self._progress.open[resource.name] -= 1
+        self._maybe_finish(resource.name)
+
+    def _maybe_finish(self, name: str) -> None:
+        spec = self.source.resource(name)
+        parent_done = spec.parent is None or spec.parent in self._progress.finished
+        if self._progress.open.get(name, 0) == 0 and parent_done and name not in self._progress.finished:
+            self._check_all_skipped(spec)
+            self._finish(name)
+            for child in self.source.children(name):
+                if child.name in self.needed:
+                    self._maybe_finish(child.name)
+
+    def _finish(self, name: str) -> None:
+        if name in self._progress.finished:
+            return
+        self._progress.finished.add(name)
+        self.stats.of(name).finished = time.monotonic()
+        if name in self.targets:
+            self.sink.finish(name)
+
+    def _check_all_skipped(self, spec: ResourceSpec) -> None:
+        chains, skipped = self._progress.chains.get(spec.name, 0), self._progress.skipped.get(spec.name, 0)
+        if chains >= 2 and skipped == chains:
+            raise HTTPStatusError(
+                f"every one of {chains} requests answered 404: check the path '{spec.endpoint.path}'",
+                resource=spec.name, status=404,
+            )
+
+    async def _chain(self, resource: ResourceSpec, parent_record: Any) -> None:
+        try:
+            await self._paginate(resource, parent_record)
+        except HTTPStatusError as exc:
+            if parent_record is None or exc.status != 404:
+                raise _named(exc, resource.name) from None
+            self._progress.skipped[resource.name] = self._progress.skipped.get(resource.name, 0) + 1
+            self.stats.of(resource.name).skipped_children += 1
+            log.info("resource '%s': a parent has none (404): %s", resource.name, exc.url)
+        except ResourceError as exc:
+            raise _named(exc, resource.name) from None
+        finally:
+            if parent_record is not None:
+                self._slots.release()
+            self._close(resource)
+
+    async def _paginate(self, resource: ResourceSpec, parent_record: Any) -> None:
+        context = self._context(resource, parent_record)
+        paginator = resource.endpoint.paginator or AutoPaginator()
+        request: PageRequest | None = paginator.first(first_request(self.source, resource, context))
+        chain = _Chain(resource.endpoint.data_selector)
+        while request is not None:
+            chain.check(request, resource, self.options.max_pages)
+            page = await self._page(resource, request, chain, parent_record)
+            if page is None:
+                return
+            plan = getattr(paginator, "plan", None)
+            planned = plan(request, page) if plan and chain.count == 1 else None
+            if planned:
+                await self._fetch_planned(resource, planned, chain, parent_record)
+                return
+            request = paginator.next(request, page)
+
+    async def _fetch_planned(self, resource: ResourceSpec, requests: list[PageRequest], chain: _Chain, parent_record: Any) -> None:
+        """Pages whose requests are all known (a declared total): fetched concurrently."""
+        async with asyncio.TaskGroup() as group:
+            for request in requests:
+                group.create_task(self._page(resource, request, chain, parent_record, planned=True))
+
+    async def _page(self, resource: ResourceSpec, request: PageRequest, chain: _Chain, parent_record: Any,
+                    planned: bool = False) -> Page | None:
+        stats = self.stats.of(resource.name)
+        exchange = await self.http.fetch(resource.endpoint, request, stats)
+        if exchange.ignored:
+            return None
+        page = self._read(resource, request, exchange, chain)
+        if not planned and chain.repeats(page.records):
+            log.warning("resource '%s': page repeats the previous page's records (the API ignores the paging "
+                        "parameter, or counts pages from another number): stopping; check page_param/base_page", resource.name)
+            return None
+        stats.pages += 1
+        stats.records += len(page.records)
+        await self._deliver(resource, page.records, parent_record)
+        return page
+
+    def _read(self, resource: ResourceSpec, request: PageRequest, exchange: Exchange, chain: _Chain) -> Page:
+        if chain.selector is None:
+            chain.selector = detect(exchange.body)
+        try:
+            records = select(exchange.body, chain.selector)
+        except ResponseError as exc:
+            raise ResponseError(str(exc), resource=resource.name, url=self.http._url(request)) from None
+        return Page(request, exchange.status, exchange.url, exchange.headers, exchange.body, records)
+
+    async def _deliver(self, resource: ResourceSpec, records: list[Any], parent_record: Any) -> None:
+        if parent_record is not None and resource.include_from_parent:
+            include_parent_fields(resource, records, parent_record)
+        children = [c for c in self.source.children(resource.name) if c.name in self.needed]
+        if resource.name in self.targets and records:
+            await self.sink.put(resource.name, records)
+        for child in children:
+            for record in records:
+                await self._slots.acquire()
+                self._open(child)
+                self.group.create_task(self._chain(child, record))
+
+    def _context(self, resource: ResourceSpec, parent_record: Any) -> dict[str, Any]:
+        context = {f"incremental.{k}": v for k, v in self.incremental.get(resource.name, {}).items()}
+        if parent_record is not None:
+            context.update(parent_context(resource, parent_record))
+        return context
+
+
+@dataclass
+class _Chain:
+    """Safety state of one chain: requests seen, pages counted, the previous page's digest."""
+
+    selector: str | None
+    seen: set[bytes] = field(default_factory=set)
+    count: int = 0
+    last_digest: bytes | None = None
+
+    def check(self, request: PageRequest, resource: ResourceSpec, max_pages: int | None) -> None:
+        identity = request.identity()
+        if identity in self.seen:
+            raise LoopError("the API sent the chain back to a request it already made (a repeated cursor or next URL)",
+                            resource=resource.name, url=request.url)
+        self.seen.add(identity)
+        self.count += 1
+        if max_pages is not None and self.count > max_pages:
+            raise LoopError(f"more than max_pages={max_pages} pages in one chain", resource=resource.name, url=request.url)
+
+    def repeats(self, records: list[Any]) -> bool:
+        if not records:
+            return False
+        digest = hashlib.blake2b(orjson.dumps(records, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
+        same = digest == self.last_digest
+        self.last_digest = digest
+        return same
+
+
+def _with_ancestors(source: SourceSpec, targets: set[str]) -> set[str]:
+    needed = set()
+    for name in targets:
+        while name and name not in needed:
+            needed.add(name)
+            name = source.resource(name).parent or ""
+    return needed
+
+
+def _named(exc: ResourceError, name: str) -> ResourceError:
+    if exc.resource:
+        return exc
+    return type(exc)(exc.detail, resource=name, url=exc.url, status=exc.status, attempts=exc.attempts)
+
+
+def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first_error(exc)
+        if not isinstance(exc, asyncio.CancelledError):
+            return exc
+    return group.exceptions[0]

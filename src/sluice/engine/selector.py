@@ -1,0 +1,50 @@
+"""Finding the records in a response body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ResponseError
+from ..jsonpath import compile_path
+
+RECORD_KEYS = ("data", "items", "results", "entries", "records", "rows", "entities", "payload", "content", "objects", "values")
+NON_RECORD_KEYS = ("meta", "metadata", "pagination", "links", "extras", "headers")
+
+
+def select(body: Any, selector: str) -> list[Any]:
+    """Records at `selector`: a list as is, one object as one record (dlt's rule)."""
+    values = compile_path(selector)(body)
+    if not values:
+        if isinstance(body, dict) and body:
+            keys = ", ".join(list(body)[:15])
+            raise ResponseError(f"data_selector '{selector}' matched nothing in the response (its keys: {keys})")
+        return []
+    data = values[0] if len(values) == 1 else values
+    if data is None:
+        return []
+    return data if isinstance(data, list) else [data]
+
+
+def detect(body: Any) -> str:
+    """dlt's guess of where the records are when no data_selector is given."""
+    if not isinstance(body, dict):
+        return "$"
+    lists = _lists(body, ())
+    if not lists:
+        return "$"
+    for path in lists:
+        if path[-1] in RECORD_KEYS and path[-1] not in NON_RECORD_KEYS:
+            return ".".join(path)
+    return ".".join(lists[0])
+
+
+def _lists(node: dict[str, Any], path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if len(path) > 2:
+        return []
+    found: list[tuple[str, ...]] = []
+    for key, value in node.items():  # depth first, in the body's order, as dlt walks it
+        if isinstance(value, list):
+            found.append((*path, key))
+        elif isinstance(value, dict):
+            found.extend(_lists(value, (*path, key)))
+    return found

@@ -1,0 +1,74 @@
+"""Run statistics: what the progress display and the run summary show."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class ResourceStats:
+    name: str
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+    records: int = 0
+    skipped_children: int = 0
+    wasted_requests: int = 0
+    bytes: int = 0
+    in_flight: int = 0
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+    rows: dict[str, int] = field(default_factory=dict)  # loaded rows per table, filled after the load
+
+    @property
+    def seconds(self) -> float:
+        if self.started is None:
+            return 0.0
+        return (self.finished or time.monotonic()) - self.started
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        for key in ("started", "finished", "in_flight"):
+            data.pop(key)
+        return data
+
+
+@dataclass
+class RunStats:
+    resources: dict[str, ResourceStats] = field(default_factory=dict)
+    in_flight: int = 0
+    max_in_flight: int = 0
+    rate_limit_wait: float = 0.0
+    started: float = field(default_factory=time.monotonic)
+    finished: float | None = None
+
+    def of(self, name: str) -> ResourceStats:
+        if name not in self.resources:
+            self.resources[name] = ResourceStats(name)
+        return self.resources[name]
+
+    @property
+    def seconds(self) -> float:
+        return (self.finished or time.monotonic()) - self.started
+
+    @property
+    def requests(self) -> int:
+        return sum(r.requests for r in self.resources.values())
+
+    @property
+    def retries(self) -> int:
+        return sum(r.retries for r in self.resources.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 3),
+            "requests": self.requests,
+            "retries": self.retries,
+            "max_in_flight": self.max_in_flight,
+            "rate_limit_wait": round(self.rate_limit_wait, 3),
+            "resources": {name: r.as_dict() for name, r in self.resources.items()},
+        }

@@ -1,0 +1,1 @@
+"""HTTP: one shared client per source, pacing, retries, rate-limit headers."""

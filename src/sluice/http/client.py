@@ -1,0 +1,222 @@
+"""One shared aiohttp session per source: permits, pacing, retries, response actions.
+
+A permit (the concurrency semaphore) is held only around one HTTP exchange, never while
+waiting to retry, so a backing-off request does not block the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import orjson
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from ..config.specs import EndpointSpec, HttpSpec, ResponseAction
+from ..engine.stats import ResourceStats, RunStats
+from ..errors import HTTPStatusError, RetryableError
+from ..model import PageRequest
+from ..redact import redact_text, redact_url, truncate
+from .headers import announced_wait, exhausted
+from .pacing import Pacer
+
+log = logging.getLogger("sluice.http")
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One answered request: what the engine needs to read a page."""
+
+    status: int
+    url: str
+    headers: Mapping[str, str]
+    body: Any
+    attempts: int
+    ignored: bool = False
+
+
+@dataclass(frozen=True)
+class _Raw:
+    status: int
+    url: str
+    headers: CIMultiDictProxy[str]
+    content: bytes
+
+
+class HttpClient:
+    """Sends page requests for one source run. Use as `async with HttpClient(...) as http`."""
+
+    def __init__(self, spec: HttpSpec, stats: RunStats, secrets: tuple[str, ...], pacer: Pacer | None = None) -> None:
+        self.spec = spec
+        self.stats = stats
+        self.secrets = secrets
+        self.pacer = pacer or Pacer(spec.rate_limit)
+        self._permits = asyncio.Semaphore(spec.max_concurrency)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> HttpClient:
+        connector = aiohttp.TCPConnector(limit=self.spec.max_concurrency, ttl_dns_cache=300, enable_cleanup_closed=True)
+        timeout = aiohttp.ClientTimeout(total=self.spec.timeout)
+        self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        assert self._session is not None, "use HttpClient as an async context manager"
+        return self._session
+
+    def safe(self, text: str) -> str:
+        return redact_text(text, self.secrets)
+
+    async def fetch(self, endpoint: EndpointSpec, request: PageRequest, stats: ResourceStats) -> Exchange:
+        """The response to `request`, after retries; raises HTTPStatusError when it fails."""
+        retry = endpoint.retry
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                raw = await self._exchange(endpoint, request, stats)
+                outcome = self._classify(raw, endpoint, attempt)
+                if outcome is not None:
+                    return outcome
+                raise RetryableError(f"status {raw.status}", status=raw.status, retry_after=announced_wait(raw.headers))
+            except RetryableError as exc:
+                if attempt > retry.max_retries:
+                    raise self._exhausted(exc, request, attempt, stats) from None
+                wait = self._wait(exc, retry.delay(attempt), retry.max_retry_delay)
+                stats.retries += 1
+                log.info("retry %d of %s in %.2fs (%s)", attempt, self._url(request), wait, exc)
+                if exc.status == 429 or exc.retry_after is not None:
+                    self.pacer.pause(wait)  # the API said slow down: the whole source slows down
+                    await self.pacer.acquire()
+                else:
+                    await self.pacer.sleep(wait)
+
+    async def _exchange(self, endpoint: EndpointSpec, request: PageRequest, stats: ResourceStats) -> _Raw:
+        if endpoint.auth is not None:
+            request = await endpoint.auth.apply(request, self.session)
+        await self.pacer.acquire()
+        async with self._permits:
+            self._enter(stats)
+            try:
+                return await self._send(request, stats)
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                # ValueError: aiohttp raises it for some malformed responses
+                raise RetryableError(f"{type(exc).__name__}: {self.safe(str(exc)) or 'no details'}") from None
+            finally:
+                self._leave(stats)
+
+    async def _send(self, request: PageRequest, stats: ResourceStats) -> _Raw:
+        url = URL(request.url, encoded=True).update_query(_query(request.params)) if request.params else URL(request.url, encoded=True)
+        kwargs: dict[str, Any] = {"headers": dict(request.headers)}
+        if request.json is not None:
+            kwargs["data"] = orjson.dumps(request.json)
+            kwargs["headers"].setdefault("Content-Type", "application/json")
+        elif request.data is not None:
+            kwargs["data"] = request.data
+        stats.requests += 1
+        async with self.session.request(request.method, url, **kwargs) as response:
+            content = await response.read()
+            stats.bytes += len(content)
+            self._note_budget(response.headers)
+            return _Raw(response.status, str(response.url), response.headers, content)
+
+    def _note_budget(self, headers: Mapping[str, str]) -> None:
+        if exhausted(headers):
+            wait = announced_wait(headers)
+            if wait:
+                self.pacer.pause(min(wait, 60.0))
+
+    def _enter(self, stats: ResourceStats) -> None:
+        stats.in_flight += 1
+        self.stats.in_flight += 1
+        self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
+
+    def _leave(self, stats: ResourceStats) -> None:
+        stats.in_flight -= 1
+        self.stats.in_flight -= 1
+
+    def _classify(self, raw: _Raw, endpoint: EndpointSpec, attempt: int) -> Exchange | None:
+        """An exchange to hand back, None to retry the status, or RetryableError for a bad body."""
+        retryable = raw.status in endpoint.retry.statuses
+        if retryable and attempt <= endpoint.retry.max_retries:
+            return None
+        action = _matching_action(endpoint.response_actions, raw)
+        if action is not None and action.action == "ignore":
+            return Exchange(raw.status, raw.url, raw.headers, None, attempt, ignored=True)
+        if action is not None:
+            raw = self._run_hooks(action, raw)
+        if raw.status >= 400:
+            if retryable:
+                return None
+            raise self._status_error(raw, attempt)
+        return Exchange(raw.status, raw.url, raw.headers, self._parse(raw), attempt)
+
+    def _run_hooks(self, action: ResponseAction, raw: _Raw) -> _Raw:
+        from ..load.dlt_compat import run_response_hooks
+
+        status, headers, content, ignored = run_response_hooks(action.action, raw.status, raw.url, raw.headers, raw.content)
+        if ignored:
+            return _Raw(299, raw.url, raw.headers, b"null")
+        return _Raw(status, raw.url, CIMultiDictProxy(CIMultiDict(headers)), content)
+
+    def _parse(self, raw: _Raw) -> Any:
+        if not raw.content.strip():
+            raise RetryableError(f"empty body with status {raw.status} (expected JSON)", status=raw.status)
+        try:
+            return orjson.loads(raw.content)
+        except orjson.JSONDecodeError as exc:
+            kind = raw.headers.get("Content-Type", "unknown content type")
+            text = truncate(raw.content[:2000].decode("utf-8", "replace"), 120)
+            raise RetryableError(f"body is not valid JSON ({kind}; {exc}): {self.safe(text)!r}", status=raw.status) from None
+
+    def _status_error(self, raw: _Raw, attempts: int) -> HTTPStatusError:
+        body = self.safe(truncate(raw.content[:4000].decode("utf-8", "replace")))
+        return HTTPStatusError(f"HTTP {raw.status}: {body}", url=redact_url(raw.url, self.secrets), status=raw.status, attempts=attempts)
+
+    def _exhausted(self, exc: RetryableError, request: PageRequest, attempts: int, stats: ResourceStats) -> HTTPStatusError:
+        return HTTPStatusError(f"gave up after {attempts} attempts: {exc}", url=self._url(request), status=exc.status, attempts=attempts)
+
+    def _wait(self, exc: RetryableError, computed: float, cap: float) -> float:
+        if exc.retry_after is not None:
+            return min(exc.retry_after, cap)
+        return min(computed * random.uniform(0.5, 1.0), cap)  # jitter spreads retries of many chains
+
+    def _url(self, request: PageRequest) -> str:
+        url = URL(request.url, encoded=True).update_query(_query(request.params)) if request.params else URL(request.url, encoded=True)
+        return redact_url(str(url), self.secrets)
+
+
+def _query(params: Mapping[str, Any]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
+
+
+def _matching_action(actions: tuple[ResponseAction, ...], raw: _Raw) -> ResponseAction | None:
+    text: str | None = None
+    for action in actions:
+        if action.status_code is not None and action.status_code != raw.status:
+            continue
+        if action.content is not None:
+            text = text if text is not None else raw.content.decode("utf-8", "replace")
+            if action.content not in text:
+                continue
+        if action.status_code is None and action.content is None and isinstance(action.action, str):
+            continue
+        return action
+    return None
+

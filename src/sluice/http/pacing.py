@@ -1,0 +1,55 @@
+"""Politeness for a whole source: a token bucket and a shared pause.
+
+When the API says slow down (429 with a wait, or `X-RateLimit-Remaining: 0`), every request
+of the source waits, not just the one that was told: no thundering herd of retries.
+The clock and sleep are injected so tests never wait on the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..config.specs import RateLimitSpec
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class Pacer:
+    rate: RateLimitSpec | None = None
+    clock: Clock = time.monotonic
+    sleep: Sleep = asyncio.sleep
+    paused_until: float = 0.0
+    waited: float = 0.0  # seconds spent waiting for the rate limit or a pause
+    _tokens: float = field(default=0.0, init=False)
+    _stamp: float | None = field(default=None, init=False)
+
+    async def acquire(self) -> None:
+        """Wait until one request may start."""
+        while True:
+            now = self.clock()
+            delay = max(self.paused_until - now, 0.0) or self._take(now)
+            if delay <= 0:
+                return
+            self.waited += delay
+            await self.sleep(delay)
+
+    def _take(self, now: float) -> float:
+        if self.rate is None:
+            return 0.0
+        if self._stamp is None:
+            self._tokens, self._stamp = float(self.rate.burst), now
+        self._tokens = min(self.rate.burst, self._tokens + (now - self._stamp) * self.rate.requests_per_second)
+        self._stamp = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.rate.requests_per_second
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request of the source for `seconds` from now."""
+        self.paused_until = max(self.paused_until, self.clock() + max(seconds, 0.0))

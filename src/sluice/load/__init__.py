@@ -1,0 +1,1 @@
+"""Loading: the only part of sluice that talks to dlt."""

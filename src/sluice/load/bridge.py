@@ -1,0 +1,127 @@
+"""Pages cross from the engine's event loop thread to dlt's extraction thread here.
+
+Each resource has its own queue; together they hold at most `capacity` pages. The bound is
+soft in one case only: when dlt waits on a resource whose queue is empty, producers of
+other resources may go past it. dlt pulls resources in turn, so without that a full queue
+of a parent could block the very chain that would feed the child dlt is waiting for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections import deque
+from collections.abc import Iterable
+from typing import Any
+
+_END = object()
+
+
+class BridgeClosed(Exception):
+    """The consumer went away: producers stop."""
+
+
+class Bridge:
+    def __init__(self, names: Iterable[str], capacity: int = 64) -> None:
+        self._queues: dict[str, deque[list[Any]]] = {name: deque() for name in names}
+        self._finished: set[str] = set()
+        self._abandoned: set[str] = set()
+        self._consumed: set[str] = set()
+        self._capacity = capacity
+        self._size = 0
+        self._starving = False
+        self._closed = False
+        self._error: BaseException | None = None
+        self._cv = threading.Condition()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._space: asyncio.Event | None = None
+
+    # -- producer side: the engine's event loop -------------------------------------------
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._space = asyncio.Event()
+
+    async def put(self, resource: str, records: list[Any]) -> None:
+        assert self._space is not None, "bind() the bridge to the engine's loop first"
+        while True:
+            with self._cv:
+                if self._closed:
+                    raise BridgeClosed()
+                if resource in self._abandoned:
+                    return  # dlt stopped reading this resource early: drop, do not block
+                if self._size < self._capacity or self._starving:
+                    self._queues[resource].append(records)
+                    self._size += 1
+                    self._cv.notify_all()
+                    return
+                self._space.clear()
+            await self._space.wait()
+
+    def finish(self, resource: str) -> None:
+        with self._cv:
+            self._finished.add(resource)
+            self._cv.notify_all()
+
+    def fail(self, error: BaseException) -> None:
+        with self._cv:
+            self._error = error
+            self._cv.notify_all()
+
+    def finish_all(self) -> None:
+        with self._cv:
+            self._finished.update(self._queues)
+            self._cv.notify_all()
+
+    # -- consumer side: dlt's thread ------------------------------------------------------
+    def get(self, resource: str, max_records: int) -> list[Any] | None:
+        """The next records of `resource` (pages coalesced), or None when it is complete."""
+        with self._cv:
+            queue = self._queues[resource]
+            while not queue:
+                if self._error is not None:
+                    raise self._error
+                if resource in self._finished:
+                    self._consumed.add(resource)
+                    return None
+                self._set_starving(True)
+                self._cv.wait()
+            self._set_starving(False)
+            records = queue.popleft()
+            self._size -= 1
+            while queue and len(records) + len(queue[0]) <= max_records:
+                records = records + queue.popleft()
+                self._size -= 1
+            self._wake()
+            return records
+
+    def abandon(self, resource: str) -> bool:
+        """dlt stopped reading `resource` early; True when no resource is read any more."""
+        with self._cv:
+            self._abandoned.add(resource)
+            self._size -= len(self._queues[resource])
+            self._queues[resource].clear()
+            remaining = set(self._queues) - self._abandoned - self._consumed
+        self._wake()
+        return not remaining and self._error is None
+
+    def close(self) -> None:
+        with self._cv:
+            self._closed = True
+            for queue in self._queues.values():
+                queue.clear()
+            self._size = 0
+        self._wake()
+
+    def _set_starving(self, value: bool) -> None:
+        if value and not self._starving:
+            self._starving = True
+            self._wake()
+        self._starving = value
+
+    def _wake(self) -> None:
+        loop, space = self._loop, self._space
+        if loop is not None and space is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(space.set)
+            except RuntimeError:
+                pass  # the loop has stopped: nobody is waiting
