@@ -25,6 +25,7 @@ Options: `require_auth` (False): when set, `Authorization: Bearer <api_key>` is 
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -52,33 +53,52 @@ def mix(seed: int, index: int) -> int:
     return z ^ (z >> 31)
 
 
+@functools.lru_cache(maxsize=65_536)
+def _hour(hour: int) -> str:
+    return (BASE_TIME + timedelta(hours=hour)).strftime("%Y-%m-%dT%H:")
+
+
 def _stamp(seconds: int) -> str:
-    return (BASE_TIME + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`BASE_TIME + seconds` as `YYYY-MM-DDTHH:MM:SSZ` (hour prefixes are cached)."""
+    hour, rest = divmod(seconds, 3600)
+    return f"{_hour(hour)}{rest // 60:02d}:{rest % 60:02d}Z"
 
 
-def flat_record(seed: int, index: int) -> Record:
-    h = mix(seed, index)
-    record_id = index + 1
+@functools.lru_cache(maxsize=4096)
+def _variant(seed: int, k: int) -> Record:
+    """One of 1024 precomputed bundles of the fields that do not derive from the id; the
+    nested objects are shared between records (they are only ever serialized)."""
+    h = mix(seed ^ 0x2545F491, k)
     return {
-        "id": record_id,
-        "uuid": f"{h:016x}{mix(seed + 1, index):016x}",
-        "name": f"{NAMES[h % 10]} {record_id}",
-        "email": f"user{record_id}@example.com",
         "active": bool(h & 1),
         "status": STATUSES[(h >> 3) % 3],
         "category": CATEGORIES[(h >> 5) % 5],
         "score": ((h >> 8) % 100_000) / 100,
         "quantity": (h >> 24) % 1000,
         "amount": None if h % 7 == 0 else ((h >> 34) % 1_000_000) / 100,
-        "note": None if h % 3 == 0 else f"note {h % 997} for {record_id}",
-        "created_at": _stamp(record_id * 37),
-        "updated_at": None if h % 5 == 0 else _stamp(record_id * 37 + (h >> 40) % 86_400),
         "address": {
             "city": CITIES[(h >> 12) % 7],
             "zip": f"{(h >> 16) % 100_000:05d}",
-            "geo": {"lat": ((h >> 20) % 18_000) / 100 - 90, "lng": ((h >> 36) % 36_000) / 100 - 180},
+            "geo": {"lat": round(((h >> 20) % 18_000) / 100 - 90, 2), "lng": round(((h >> 36) % 36_000) / 100 - 180, 2)},
         },
         "tags": [{"key": "tier", "value": f"t{h % 4}"}, {"key": "region", "value": f"r{(h >> 2) % 6}"}],
+    }
+
+
+def flat_record(seed: int, index: int) -> Record:
+    h = mix(seed, index)
+    record_id = index + 1
+    variant = _variant(seed, h & 1023)
+    created = record_id * 37
+    return {
+        "id": record_id,
+        "uuid": f"{h:016x}{(h * 0x9E3779B97F4A7C15) & MASK:016x}",
+        "name": f"{NAMES[h % 10]} {record_id}",
+        "email": f"user{record_id}@example.com",
+        "note": None if h % 3 == 0 else f"note {h % 997} for {record_id}",
+        "created_at": _stamp(created),
+        "updated_at": None if h % 5 == 0 else _stamp(created + (h >> 40) % 86_400),
+        **variant,
     }
 
 
