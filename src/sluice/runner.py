@@ -1,0 +1,123 @@
+"""Running a configuration into a destination: shared by `sluice run` and `sluice demo`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .configfile import LoadedConfig
+from .engine.run import RunOptions
+from .engine.stats import RunStats
+from .errors import SluiceError
+
+
+@dataclass
+class RunResult:
+    pipeline: Any
+    stats: RunStats
+    rows: dict[str, int]  # rows loaded per table
+    tables: dict[str, str]  # table -> resource
+    seconds: float
+    load_info: Any = None
+    errors: list[str] = field(default_factory=list)
+
+    def rows_of(self, resource: str) -> dict[str, int]:
+        return {t: n for t, n in self.rows.items() if self.tables.get(t) == resource}
+
+
+@dataclass(frozen=True)
+class Target:
+    pipeline_name: str
+    destination: str = "duckdb"
+    dataset_name: str | None = None
+    pipelines_dir: str | None = None
+    duckdb_file: str | None = None
+    resources: tuple[str, ...] = ()
+
+
+def build(loaded: LoadedConfig, options: RunOptions) -> Any:
+    from .config import parse_source
+    from .load.source import build_source
+
+    spec = parse_source(loaded.config)
+    kwargs = {k: v for k, v in loaded.kwargs.items() if k != "parallelized"}
+    return build_source(spec, options=options, **kwargs)
+
+
+def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None) -> RunResult:
+    """Parse, build, extract, normalize and load; raises ConfigError or the run's error."""
+    import dlt
+
+    source = build(loaded, options or RunOptions())
+    if target.resources:
+        _select(source, target.resources)
+    pipeline = dlt.pipeline(
+        pipeline_name=target.pipeline_name,
+        destination=_destination(target),
+        dataset_name=target.dataset_name or target.pipeline_name,
+        pipelines_dir=target.pipelines_dir,
+    )
+    started = time.monotonic()
+    try:
+        info = pipeline.run(source)
+    except Exception as exc:
+        raise unwrap(exc) from None
+    stats = _stats(source)
+    rows = dict(pipeline.last_trace.last_normalize_info.row_counts) if pipeline.last_trace.last_normalize_info else {}
+    rows = {t: n for t, n in rows.items() if not t.startswith("_dlt")}
+    return RunResult(pipeline, stats, rows, _table_resources(pipeline), time.monotonic() - started, info)
+
+
+def _select(source: Any, names: tuple[str, ...]) -> None:
+    from .errors import ConfigError, Issue
+    from .config.reader import suggest
+
+    known = list(source.resources.keys())
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError([Issue("--resources", f"unknown resource {n!r}", suggest(n, known) or f"known: {', '.join(known)}") for n in unknown])
+    source.resources.select(*names)
+
+
+def _destination(target: Target) -> Any:
+    import dlt
+
+    if target.destination == "duckdb":
+        file = target.duckdb_file or f"{target.pipeline_name}.duckdb"
+        return dlt.destinations.duckdb(str(Path(file).resolve()))
+    return target.destination
+
+
+def _stats(source: Any) -> RunStats:
+    runtime = getattr(source, "sluice_runtime", None)
+    if runtime is None or not runtime.runs:
+        return RunStats()
+    return runtime.runs[-1].stats
+
+
+def _table_resources(pipeline: Any) -> dict[str, str]:
+    schema = pipeline.default_schema
+    tables = schema.tables
+    mapping: dict[str, str] = {}
+    for name, table in tables.items():
+        root = name
+        while tables.get(root, {}).get("parent"):
+            root = tables[root]["parent"]
+        resource = tables.get(root, {}).get("resource")
+        if resource:
+            mapping[name] = resource
+    return mapping
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The sluice error behind dlt's wrappers (PipelineStepFailed -> ResourceExtractionError -> ...)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SluiceError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
+    return exc
