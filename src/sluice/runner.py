@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,8 +48,14 @@ def build(loaded: LoadedConfig, options: RunOptions) -> Any:
     return build_source(spec, options=options, **kwargs)
 
 
-def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None) -> RunResult:
-    """Parse, build, extract, normalize and load; raises ConfigError or the run's error."""
+Watch = Callable[[Any], AbstractContextManager[Any]]
+
+
+def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None, watch: Watch | None = None) -> RunResult:
+    """Parse, build, extract, normalize and load; raises ConfigError or the run's error.
+
+    `watch(source)` is entered around dlt's run, e.g. a live progress display reading
+    `source.sluice_runtime.runs[-1].stats` from another thread."""
     import dlt
 
     source = build(loaded, options or RunOptions())
@@ -61,7 +69,8 @@ def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None)
     )
     started = time.monotonic()
     try:
-        info = pipeline.run(source)
+        with watch(source) if watch else nullcontext():
+            info = pipeline.run(source)
     except Exception as exc:
         raise unwrap(exc) from None
     stats = _stats(source)

@@ -17,6 +17,7 @@ class ResourceStats:
     skipped_children: int = 0
     wasted_requests: int = 0
     bytes: int = 0
+    rate_limit_wait: float = 0.0  # seconds this resource's requests waited for the source's pace
     in_flight: int = 0
     started: float | None = None
     finished: float | None = None
@@ -32,6 +33,7 @@ class ResourceStats:
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["seconds"] = round(self.seconds, 3)
+        data["rate_limit_wait"] = round(self.rate_limit_wait, 3)
         for key in ("started", "finished", "in_flight"):
             data.pop(key)
         return data

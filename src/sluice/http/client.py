@@ -98,14 +98,14 @@ class HttpClient:
                 log.info("retry %d of %s in %.2fs (%s)", attempt, self._url(request), wait, exc)
                 if exc.status == 429 or exc.retry_after is not None:
                     self.pacer.pause(wait)  # the API said slow down: the whole source slows down
-                    await self.pacer.acquire()
+                    await self._acquire(stats)
                 else:
                     await self.pacer.sleep(wait)
 
     async def _exchange(self, endpoint: EndpointSpec, request: PageRequest, stats: ResourceStats) -> _Raw:
         if endpoint.auth is not None:
             request = await endpoint.auth.apply(request, self.session)
-        await self.pacer.acquire()
+        await self._acquire(stats)
         async with self._permits:
             self._enter(stats)
             try:
@@ -115,6 +115,11 @@ class HttpClient:
                 raise RetryableError(f"{type(exc).__name__}: {self.safe(str(exc)) or 'no details'}") from None
             finally:
                 self._leave(stats)
+
+    async def _acquire(self, stats: ResourceStats) -> None:
+        started = self.pacer.clock()
+        await self.pacer.acquire()
+        stats.rate_limit_wait += self.pacer.clock() - started  # live, for the progress display
 
     async def _send(self, request: PageRequest, stats: ResourceStats) -> _Raw:
         url = URL(request.url, encoded=True).update_query(_query(request.params)) if request.params else URL(request.url, encoded=True)
