@@ -3,7 +3,9 @@
 Routes (route names), base_url = origin:
 - `GET /flat?page=N&per_page=M` (flat): `{"data": [...]}`; the end is signalled only by
   a short or empty page.
-- `GET /flat_total?page=&per_page=` (flat_total): the same records plus `"total": N`.
+- `GET /flat_total?page=&per_page=` (flat_total): the same records plus `"total": N`
+  (records) and `"total_pages": P` (pages at this `per_page`), so a page_number paginator
+  can declare the end (`total_path: total_pages`).
 - `GET /parents?page=&per_page=` (parents): `{"data": [...]}`, like /flat.
 - `GET /parents/{id}/children?page=&per_page=` (children): `{"data": [...]}`; unknown
   parent: 404.
@@ -173,6 +175,7 @@ class BenchApi(MockApi):
             body: dict[str, Any] = {"data": self._rows(flat_record, total, page, size)}
             if route == "flat_total":
                 body["total"] = total
+                body["total_pages"] = -(-total // size)
             return dumps(body)
 
         return Reply(200, self._bodies.get((route, page, size), build))
