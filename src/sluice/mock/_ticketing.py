@@ -66,7 +66,9 @@ class TicketingApi(MockApi):
         super().__init__(counts, seed, options)
         self._tags = _tags(Fake(seed, "tags"), self.count("tags"))
         self._events = self._build_events()
-        self._children = self._build_children()
+        self._events_by_id = {e["_id"]: e for e in reversed(self._events)}  # first occurrence wins
+        self._event_index = {event_id: i for i, event_id in enumerate(dict.fromkeys(e["_id"] for e in self._events))}
+        self._children: dict[tuple[str, str], list[Record]] = {}
         self._cache = Memo[bytes]()
 
     def _build_events(self) -> list[Record]:
@@ -77,16 +79,21 @@ class TicketingApi(MockApi):
             plant_duplicate(events, PAGE_SIZE_DEFAULT)
         return events
 
-    def _build_children(self) -> dict[str, dict[str, list[Record]]]:
-        orders_fake, tickets_fake = Fake(self.seed, "orders"), Fake(self.seed, "tickets")
-        orders: dict[str, list[Record]] = {}
-        tickets: dict[str, list[Record]] = {}
-        for index, event in enumerate(self._distinct_events()):
-            n_orders = self._orders_for(orders_fake, index)
-            orders[event["_id"]] = [_order(orders_fake, event) for _ in range(n_orders)]
-            n_tickets = self.counts["tickets"]
-            tickets[event["_id"]] = _tickets(tickets_fake, event, orders[event["_id"]], n_tickets)
-        return {"orders": orders, "tickets": tickets}
+    def children(self, resource: str, event_id: str) -> list[Record] | None:
+        """Orders or tickets of one event, None for an unknown event. Built on first use
+        from a generator seeded by the event id, so the result never depends on the order
+        in which events are asked for."""
+        key = (resource, event_id)
+        if key not in self._children:
+            index = self._event_index.get(event_id)
+            if index is None:
+                return None
+            event = self._events_by_id[event_id]
+            fake = Fake(self.seed, f"orders:{event_id}")
+            orders = [_order(fake, event) for _ in range(self._orders_for(fake, index))]
+            tickets = _tickets(Fake(self.seed, f"tickets:{event_id}"), event, orders, self.counts["tickets"])
+            self._children[("orders", event_id)], self._children[("tickets", event_id)] = orders, tickets
+        return self._children[key]
 
     def _orders_for(self, fake: Fake, index: int) -> int:
         fixed = self.counts["orders"]
@@ -95,12 +102,6 @@ class TicketingApi(MockApi):
         if index == HEADLINER:
             return 130
         return 0 if fake.chance(0.25) else fake.int(1, 7)
-
-    def _distinct_events(self) -> list[Record]:
-        seen: dict[str, Record] = {}
-        for event in self._events:
-            seen.setdefault(event["_id"], event)
-        return list(seen.values())
 
     # -- MockApi ---------------------------------------------------------------------------
 
@@ -131,13 +132,13 @@ class TicketingApi(MockApi):
             return list(self._events)
         if resource == "tags":
             return list(self._tags)
-        return [child for children in self._children[resource].values() for child in children]
+        return [child for event_id in self._event_index for child in self.children(resource, event_id) or []]
 
     # -- handlers --------------------------------------------------------------------------
 
     def _child(self, request: web.Request, resource: str) -> Reply:
         event_id = request.match_info["eventId"]
-        children = self._children[resource].get(event_id)
+        children = self.children(resource, event_id)
         if children is None:
             raise Abort(self.error(404, "Event not found"))
         return self._page(request, resource, children, event_id)
