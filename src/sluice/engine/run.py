@@ -138,7 +138,10 @@ class Engine:
         finally:
             if parent_record is not None:
                 self._slots.release()
-            self._close(resource)
+        # Only a chain that ended well may complete its resource: closing a failed or cancelled
+        # chain would tell the sink the resource is done before the error reaches it, and dlt
+        # would load a partial table as if the run had succeeded.
+        self._close(resource)
 
     async def _paginate(self, resource: ResourceSpec, parent_record: Any) -> None:
         context = self._context(resource, parent_record)
