@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ..config.specs import SourceSpec
@@ -28,6 +28,7 @@ class Run:
         self.spec = spec
         self.options = options
         self.incremental: dict[str, Mapping[str, Any]] = {}
+        self._incremental_getters: dict[str, Callable[[], Mapping[str, Any]]] = {}
         self.stats = RunStats()
         self.started = False
         self.error: BaseException | None = None
@@ -37,8 +38,8 @@ class Run:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
 
-    def register(self, name: str, incremental: Mapping[str, Any]) -> None:
-        self.incremental[name] = incremental
+    def register(self, name: str, incremental: Callable[[], Mapping[str, Any]]) -> None:
+        self._incremental_getters[name] = incremental
 
     def stream(self, name: str) -> Iterator[list[Any]]:
         """The records of one resource, in pages coalesced up to MAX_RECORDS_PER_ITEM."""
@@ -58,6 +59,7 @@ class Run:
             if self.started:
                 return
             self.started = True
+            self.incremental = {name: get() for name, get in self._incremental_getters.items()}
             self._bridge = Bridge(self.incremental)
             self._thread = threading.Thread(target=self._main, name="sluice-engine", daemon=True)
             self._thread.start()
@@ -108,7 +110,7 @@ class SourceRuntime:
         self.current: Run | None = None
         self.runs: list[Run] = []
 
-    def register(self, name: str, incremental: Mapping[str, Any]) -> Run:
+    def register(self, name: str, incremental: Callable[[], Mapping[str, Any]]) -> Run:
         with self._lock:
             if self.current is None or self.current.started:
                 self.current = Run(self.spec, self.options)

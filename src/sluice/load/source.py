@@ -63,12 +63,14 @@ def _fetch_function(spec: ResourceSpec, runtime: SourceRuntime) -> Any:
     if default is None:
 
         def fetch() -> Iterator[list[Any]]:
-            return runtime.register(spec.name, {}).stream(spec.name)
+            return runtime.register(spec.name, dict).stream(spec.name)
 
         return fetch
 
     def fetch_incremental(incremental: Incremental[Any] = default) -> Iterator[list[Any]]:
-        return runtime.register(spec.name, _incremental_values(incremental)).stream(spec.name)
+        # Read the cursor values when the run starts: dlt binds the incremental to the
+        # resource's state after this call and before the first item is pulled.
+        return runtime.register(spec.name, lambda: _incremental_values(incremental)).stream(spec.name)
 
     return fetch_incremental
 

@@ -93,6 +93,13 @@ def _path(sub: Reader, key: str, default: str | None) -> str | None:
     return value
 
 
+def _total_path(sub: Reader, default: str | None) -> str | None:
+    """An explicit `total_path: None` turns the implicit 'total' off, as in dlt."""
+    if "total_path" in sub.raw and sub.raw["total_path"] is None:
+        return None
+    return _path(sub, "total_path", default)
+
+
 def _template(sub: Reader, key: str) -> Template | None:
     value = sub.str(key)
     if value is None:
@@ -125,7 +132,7 @@ def _offset(sub: Reader, seed: bool) -> Paginator | None:
         limit=limit, offset=sub.int("offset", 0, minimum=0) or 0,
         offset_param=offset_param, limit_param=limit_param,
         offset_body_path=offset_body, limit_body_path=limit_body,
-        total_path=_path(sub, "total_path", "total"), total_explicit="total_path" in sub.raw,
+        total_path=_total_path(sub, "total"), total_explicit=sub.raw.get("total_path") is not None,
         maximum_offset=sub.int("maximum_offset", minimum=1),
         stop_after_empty_page=sub.bool("stop_after_empty_page", True),
         has_more_path=_path(sub, "has_more_path", None),
@@ -138,15 +145,13 @@ def _page_number(sub: Reader, seed: bool) -> Paginator:
         sub.problem("start_from_page", f"is an alias of base_page, but they differ ({start_from} != {base})")
     first = base if base is not None else start_from
     page_param, page_body = _one_of(sub, "page_param", "page_body_path", "page")
-    explicit_total = "total_path" in sub.raw
     # The seed dialect's `total` counts records, not pages: only an explicit total_path counts.
     total_default = None if seed else "total"
     return PageNumberPaginator(
         base_page=first if first is not None else (1 if seed else 0),
         page=sub.int("page", minimum=0),
         page_param=page_param, page_body_path=page_body,
-        total_path=_path(sub, "total_path", total_default) if explicit_total else total_default,
-        total_explicit=explicit_total,
+        total_path=_total_path(sub, total_default), total_explicit=sub.raw.get("total_path") is not None,
         maximum_page=sub.int("maximum_page", minimum=1),
         stop_after_empty_page=sub.bool("stop_after_empty_page", True),
         has_more_path=_path(sub, "has_more_path", None),

@@ -1,0 +1,156 @@
+"""What the Arrow path needs from dlt 1.31, in one place.
+
+Facts found by reading dlt's source and by running it (see `tests/test_arrow_*.py`):
+
+- Arrow items skip the JSON normalizer: dlt adds neither `_dlt_id` nor `_dlt_load_id`
+  (`normalize.parquet_normalizer.add_dlt_id/add_dlt_load_id` are off), infers column types
+  from the Arrow schema, and does not apply the schema's default hints (`row_key`,
+  `parent_key`, `root_key`, `unique`, not-null) to the columns. So the writer fills those
+  columns itself and declares every column schema explicitly, as hints.
+- Rows for a nested table can be sent at extract time only through a table variant
+  (`with_hints(..., create_table_variant=True)`) whose table has a `parent`; dlt refuses a
+  `resource` on nested tables. A variant starts as a copy of the resource's hints, so the
+  variant clears columns, keys and nested hints; the nested tables and their columns are
+  declared through the root table's `nested_hints` (with explicit parents, because a list
+  inside a dict has the root as parent, not the dict's path).
+- dlt 1.31 then fails after extraction while it groups metrics by resource: it reads
+  `schema.get_table(name)["resource"]` for every table with files, and nested tables have
+  none. `enable_nested_table_metrics()` makes that lookup fall back to the root table.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import dlt
+from dlt.common.configuration import known_sections, resolve_configuration
+from dlt.common.configuration.container import Container
+from dlt.common.destination.capabilities import DestinationCapabilitiesContext, adjust_column_schema_to_capabilities
+from dlt.common.normalizers.json import helpers
+from dlt.common.normalizers.json.relational import DataItemNormalizer
+from dlt.common.schema import Schema, utils
+from dlt.common.schema.typing import TColumnSchema, TTableSchema
+from dlt.normalize.configuration import ItemsNormalizerConfiguration
+
+_EMPTY_KEY = DataItemNormalizer.EMPTY_KEY_IDENTIFIER
+# nested table -> its root table, for every nested table the writers sent rows to
+_ROOTS: dict[str, str] = {}
+
+
+class SchemaRules:
+    """Names and nesting decisions of dlt's relational normalizer, read from a schema."""
+
+    def __init__(self, schema: Schema) -> None:
+        self.schema = schema
+        naming = schema.naming
+        self.value_column = naming.normalize_identifier(DataItemNormalizer.C_VALUE)
+        self.column_name = functools.lru_cache(maxsize=None)(self._column_name)
+        self.table_fragment = functools.lru_cache(maxsize=None)(
+            functools.partial(helpers.normalize_table_identifier, schema, naming)
+        )
+        self.join = functools.lru_cache(maxsize=None)(naming.shorten_fragments)
+
+    def _column_name(self, key: str) -> str:
+        if not key or key.isspace():
+            return _EMPTY_KEY
+        return helpers.normalize_identifier(self.schema, self.schema.naming, key)
+
+    def keeps_json(self, table: str, column: str, level: int) -> bool:
+        return helpers.is_nested_type(self.schema, table, column, level)
+
+
+def live_schema() -> Schema:
+    """A private copy of the schema dlt is extracting into, or a fresh default schema."""
+    try:
+        return dlt.current.source_schema().clone()
+    except Exception:  # outside of an extraction: nothing is known yet
+        return Schema("sluice")
+
+
+def load_id() -> str | None:
+    """The id of the load package being extracted, present only inside an extraction."""
+    try:
+        return str(dlt.current.load_package_state()["load_id"])
+    except Exception:
+        return None
+
+
+def capabilities() -> DestinationCapabilitiesContext:
+    try:
+        return Container()[DestinationCapabilitiesContext]
+    except Exception:
+        return DestinationCapabilitiesContext.generic_capabilities()
+
+
+def parquet_adds_dlt_id() -> bool:
+    """dlt would overwrite our `_dlt_id` (and break every parent link) when this is on."""
+    config = resolve_configuration(ItemsNormalizerConfiguration(), sections=(known_sections.NORMALIZE, "parquet_normalizer"))
+    return bool(config.add_dlt_id)
+
+
+def resource_table(resource: Any, schema: Schema) -> TTableSchema:
+    """The root table as dlt computes it from a resource's hints, with normalized names."""
+    table = resource.compute_table_schema()
+    table.pop("resource", None)
+    return utils.normalize_table_identifiers(table, schema.naming)
+
+
+def infer_column(schema: Schema, name: str, data_type: str) -> TColumnSchema:
+    """The column dlt's JSON normalizer creates when it first sees a value (`_infer_column`)."""
+    column: TColumnSchema = {"name": name, "data_type": data_type, "nullable": not schema._infer_hint("not_null", name)}  # type: ignore[typeddict-item]
+    for hint in schema._compiled_hints:
+        if hint == "not_null":
+            continue
+        prop = utils.hint_to_column_prop(hint)
+        value = schema._infer_hint(hint, name)
+        if not utils.has_default_column_prop_value(prop, value):
+            column[prop] = value  # type: ignore[literal-required]
+    return adjust_column_schema_to_capabilities(column, capabilities())
+
+
+def enable_nested_table_metrics() -> bool:
+    """Let dlt group extract metrics of nested tables under their root table's resource.
+
+    Returns False when dlt's internals changed: nested tables then take the dict path."""
+    from dlt.extract import extract as extract_module
+
+    aggregate = getattr(extract_module, "aggregate_job_metrics", None)
+    if aggregate is None:
+        return False
+    if getattr(aggregate, "_sluice_nested_tables", False):
+        return True
+
+    @functools.wraps(aggregate)
+    def aggregate_with_nested(job_metrics: Any, key: Any) -> Any:
+        def key_or_root(job_key: Any) -> Any:
+            try:
+                return key(job_key)
+            except KeyError:
+                # only the resource lookup raises: a nested table's root owns its rows
+                if isinstance(job_key, str) and job_key in _ROOTS:
+                    return key(_ROOTS[job_key])
+                raise
+
+        return aggregate(job_metrics, key_or_root)
+
+    aggregate_with_nested._sluice_nested_tables = True  # type: ignore[attr-defined]
+    extract_module.aggregate_job_metrics = aggregate_with_nested  # type: ignore[attr-defined]
+    return True
+
+
+def root_item(table: Any, columns: dict[str, TColumnSchema], nested: dict[tuple[str, ...], Any]) -> Any:
+    """The root table's rows, with every column schema and every nested table declared."""
+    hints = dlt.mark.make_hints(columns=columns, nested_hints=nested or None)  # type: ignore[arg-type]
+    return dlt.mark.with_hints(table, hints)
+
+
+def child_item(table: Any, name: str, parent: str, root: str) -> Any:
+    """A nested table's rows, sent to a table variant that inherits nothing of the root."""
+    _ROOTS[name] = root
+    hints = dlt.mark.make_hints(table_name=name, parent_table_name=parent, columns={}, primary_key="", merge_key="", nested_hints={})  # type: ignore[arg-type]
+    return dlt.mark.with_hints(table, hints, create_table_variant=True)
+
+
+def nested_hint(parent: str, columns: dict[str, TColumnSchema]) -> dict[str, Any]:
+    return {"parent_table_name": parent, "columns": columns}

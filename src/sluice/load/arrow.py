@@ -1,0 +1,250 @@
+"""The Arrow fast path: pages of JSON records become Arrow tables that load through dlt into
+exactly the tables dlt's own normalizer would have made from the same records.
+
+dlt's JSON normalizer walks every value in Python; Arrow items skip it. The writer does its
+work per column instead (see `_arrow_shred`, `_arrow_plan`), keeps a private copy of the
+schema so that type inference across pages matches dlt's, and fills dlt's own columns
+(`_dlt_id`, `_dlt_load_id`, `_dlt_parent_id`, `_dlt_list_idx`, `_dlt_root_id`).
+
+Example (inside a `@dlt.resource`)::
+
+    writer = ArrowPageWriter("events", TableHints(write_disposition="merge", primary_key=("id",)))
+    for page in pages:
+        try:
+            yield from writer.items(page)
+        except ArrowUnsupported:
+            yield page  # from here on the whole resource goes the dict path
+
+When a page cannot be written exactly (a type drift that needs a variant column, keys that
+collide after normalization, ints beyond 64 bits, ...) `items` raises `ArrowUnsupported` and
+so does every later call: a resource never goes back to Arrow once it yielded dicts. Arrow
+pages followed by dict pages load correctly, because the Arrow pages left dlt's schema
+exactly as dlt's normalizer would have left it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import dlt
+import pyarrow as pa
+from dlt.common.normalizers.json import helpers
+from dlt.common.normalizers.json.relational import DataItemNormalizer
+from dlt.common.normalizers.utils import DLT_ID_LENGTH_BYTES
+from dlt.common.schema import Schema, utils
+from dlt.common.schema.typing import TColumnSchema
+
+from . import _arrow_dlt as dltx
+from ._arrow_ids import random_ids
+from ._arrow_plan import TablePlan, plan_table
+from ._arrow_shred import Rows, ShredError, shred
+from ._arrow_types import ARROW_TYPES, TypeRefused
+
+__all__ = ["ArrowPageWriter", "ArrowUnsupported", "TableHints"]
+
+_EVOLVE = {"tables": "evolve", "columns": "evolve", "data_type": "evolve"}
+
+
+class ArrowUnsupported(Exception):
+    """This page (and so the rest of the resource) must go to dlt as dicts."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class TableHints:
+    """The resource hints that change what dlt's normalizer makes of the records."""
+
+    write_disposition: str = "append"
+    primary_key: Sequence[str] = ()
+    merge_key: Sequence[str] = ()
+    max_table_nesting: int | None = None
+    columns: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    root_key: bool = False
+
+
+class ArrowPageWriter:
+    """Turns the pages of one resource into Arrow items; one writer per resource and run."""
+
+    def __init__(self, table_name: str, hints: TableHints) -> None:
+        self.table_name = table_name
+        self.hints = hints
+        self._session: _Session | None = None
+        self._fallback: str | None = None
+
+    @property
+    def fallback_reason(self) -> str | None:
+        """Why this resource went to the dict path, or None while it is on Arrow."""
+        return self._fallback
+
+    def items(self, records: list[Any]) -> list[Any]:
+        """Arrow items to yield for `records` (root table first, then nested tables)."""
+        if self._fallback is not None:
+            raise ArrowUnsupported(self._fallback)
+        if not records:
+            return []
+        try:
+            if self._session is None:
+                self._session = _Session.start(self.table_name, self.hints)
+            return self._session.items(records)
+        except (ShredError, TypeRefused, _Refused) as exc:
+            self._fallback = str(exc)
+            raise ArrowUnsupported(self._fallback) from None
+
+
+class _Refused(Exception):
+    pass
+
+
+class _Session:
+    """What the writer knows during one extraction: its copy of the schema and the ids."""
+
+    def __init__(self, schema: Schema, root: str, load_id: str, nested_ok: bool) -> None:
+        self.schema = schema
+        self.rules = dltx.SchemaRules(schema)
+        self.root = root
+        self.load_id = load_id
+        self.nested_ok = nested_ok
+        config = DataItemNormalizer.get_normalizer_config(schema)
+        self.level = helpers.get_table_nesting_level(schema, root, config.get("max_nesting", 1000)) or 0
+        self.names = _LinkNames(schema)
+        self.nested: dict[tuple[str, ...], Any] = {}
+
+    @classmethod
+    def start(cls, table_name: str, hints: TableHints) -> _Session:
+        load_id = dltx.load_id()
+        if load_id is None:
+            raise _Refused("not inside a dlt extraction: no load id")
+        if dltx.parquet_adds_dlt_id():
+            raise _Refused("normalize.parquet_normalizer.add_dlt_id would replace the row keys")
+        schema = dltx.live_schema()
+        if hints.root_key:
+            DataItemNormalizer.update_normalizer_config(schema, {"root_key_propagation": True})
+        root = dltx.resource_table(_hints_resource(table_name, hints), schema)
+        schema.update_table(root, normalize_identifiers=False)
+        session = cls(schema, root["name"], load_id, dltx.enable_nested_table_metrics())
+        session.check()
+        return session
+
+    def check(self) -> None:
+        """Settings under which dlt's normalizer does more than this writer reproduces."""
+        if self.schema._compiled_excludes:
+            raise _Refused("the schema has column filters (excludes)")
+        if self.schema.resolve_contract_settings_for_table(self.root) != _EVOLVE:
+            raise _Refused("a schema contract other than evolve")
+        if helpers.get_root_row_id_type(self.schema, self.root) != "random":
+            raise _Refused("a merge strategy with deterministic row keys (upsert, scd2, ...)")
+        propagation = DataItemNormalizer.get_normalizer_config(self.schema).get("propagation") or {}
+        mine = (propagation.get("tables") or {}).get(self.root)
+        if propagation.get("root") or mine not in (None, {self.names.row: self.names.root}):
+            raise _Refused(f"custom propagation of columns to nested tables: {propagation}")
+
+    @property
+    def root_key(self) -> bool:
+        propagation = DataItemNormalizer.get_normalizer_config(self.schema).get("propagation") or {}
+        return self.root in (propagation.get("tables") or {})
+
+    def items(self, records: list[Any]) -> list[Any]:
+        tables = shred(records, self.root, self.level, self.rules)
+        if len(tables) > 1 and not self.nested_ok:
+            raise _Refused("this dlt cannot take Arrow rows for nested tables")
+        links = self._links(tables)
+        plans = [plan_table(self.schema, self.rules, rows, links[rows.name], records) for rows in tables]
+        for plan in plans:
+            self._commit(plan)
+        # nested tables first: the root item declares them all to dlt, and goes out first
+        children = [self._item(plan) for plan in plans[1:]]
+        return [self._item(plans[0]), *children]
+
+    def _links(self, tables: list[Rows]) -> dict[str, dict[str, Any]]:
+        """dlt's own columns of every table, in the order dlt appends them to a row."""
+        names, ids, roots = self.names, {}, {}
+        out: dict[str, dict[str, Any]] = {}
+        for rows in tables:
+            ids[rows.name] = random_ids(rows.length, DLT_ID_LENGTH_BYTES)
+            if rows.parent is None:
+                roots[rows.name] = pa.array(range(rows.length), pa.int64())
+                load_ids = pa.repeat(pa.scalar(self.load_id, pa.string()), rows.length)
+                out[rows.name] = {names.load: load_ids, names.row: ids[rows.name]}
+                continue
+            index = pa.array(rows.parent_index, pa.int64())
+            roots[rows.name] = roots[rows.parent.name].take(index)
+            link = {names.root: ids[self.root].take(roots[rows.name])} if self.root_key else {}
+            link[names.parent] = ids[rows.parent.name].take(index)
+            link[names.index] = pa.array(rows.list_index, pa.int64())
+            link[names.row] = ids[rows.name]
+            out[rows.name] = link
+        return out
+
+    def _commit(self, plan: TablePlan) -> None:
+        rows = plan.rows
+        if rows.name in self.schema.tables:
+            partial = {"name": rows.name, "columns": plan.new_columns}
+        else:
+            partial = utils.new_table(rows.name, rows.parent.name if rows.parent else None)
+            partial["columns"] = plan.new_columns
+        if plan.new_columns or rows.name not in self.schema.tables:
+            self.schema.update_table(partial, normalize_identifiers=False)  # type: ignore[arg-type]
+
+    def _item(self, plan: TablePlan) -> Any:
+        rows = plan.rows
+        columns = _written_columns(self.schema.tables[rows.name]["columns"], plan.arrays)
+        table = _arrow_table(columns, plan.arrays, rows.length)
+        if rows.parent is None:
+            return dltx.root_item(table, columns, self.nested)
+        self.nested[self._nested_path(rows)] = dltx.nested_hint(rows.parent.name, columns)
+        return dltx.child_item(table, rows.name, rows.parent.name, self.root)
+
+    def _nested_path(self, rows: Rows) -> tuple[str, ...]:
+        """The path under which dlt's `nested_hints` finds this table again."""
+        naming = self.schema.naming
+        path = tuple(part for fragment in rows.fragments[1:] for part in naming.break_path(fragment))
+        if naming.shorten_fragments(self.root, *map(naming.normalize_table_identifier, path)) != rows.name:
+            raise _Refused(f"cannot declare nested table {rows.name!r} to dlt")
+        return path
+
+
+class _LinkNames:
+    def __init__(self, schema: Schema) -> None:
+        name = schema.naming.normalize_identifier
+        self.row, self.load = name("_dlt_id"), name("_dlt_load_id")
+        self.root, self.parent = name(DataItemNormalizer.C_DLT_ROOT_ID), name(DataItemNormalizer.C_DLT_PARENT_ID)
+        self.index = name(DataItemNormalizer.C_DLT_LIST_IDX)
+
+
+def _hints_resource(table_name: str, hints: TableHints) -> Any:
+    """A resource with the user's hints, so dlt itself computes the root table from them."""
+    return dlt.resource(
+        [],
+        name=table_name,
+        table_name=table_name,
+        write_disposition=hints.write_disposition,  # type: ignore[arg-type]
+        primary_key=list(hints.primary_key) or None,
+        merge_key=list(hints.merge_key) or None,
+        columns=dict(hints.columns) or None,  # type: ignore[arg-type]
+        max_table_nesting=hints.max_table_nesting,
+    )
+
+
+def _written_columns(known: Mapping[str, TColumnSchema], arrays: Mapping[str, Any]) -> dict[str, TColumnSchema]:
+    """Complete columns in schema order: those with values, and the nullable others as nulls,
+    so a table created by this page gets dlt's column order."""
+    out = {}
+    for name, column in known.items():
+        typed = utils.is_complete_column(column) and column.get("data_type") in ARROW_TYPES
+        if name in arrays or (typed and column.get("nullable", True)):
+            out[name] = dict(column)
+    return out  # type: ignore[return-value]
+
+
+def _arrow_table(columns: Mapping[str, TColumnSchema], arrays: Mapping[str, Any], length: int) -> Any:
+    fields, data = [], []
+    for name, column in columns.items():
+        arrow_type = ARROW_TYPES[str(column["data_type"])]
+        fields.append(pa.field(name, arrow_type, nullable=column.get("nullable", True)))
+        data.append(arrays[name] if name in arrays else pa.nulls(length, arrow_type))
+    return pa.Table.from_arrays(data, schema=pa.schema(fields))
