@@ -73,7 +73,13 @@ def test_next_is_absolute_from_host_and_keeps_params(default: MockServer) -> Non
     parts = urlsplit(body["paging"]["next"])
     assert (parts.scheme, parts.netloc, parts.path) == ("http", "ops.example.test", "/v2/alerts")
     # the request's params in their order (limit replaced in place), then offset and defaults
-    assert parse_qsl(parts.query) == [("query", "status:open"), ("limit", "10"), ("offset", "10"), ("sort", "createdAt"), ("order", "desc")]
+    assert parse_qsl(parts.query) == [
+        ("query", "status:open"),
+        ("limit", "10"),
+        ("offset", "10"),
+        ("sort", "createdAt"),
+        ("order", "desc"),
+    ]
     assert dict(parse_qsl(urlsplit(body["paging"]["last"]).query))["offset"] == "130"
 
 

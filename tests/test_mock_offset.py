@@ -107,7 +107,17 @@ def test_ticket_records() -> None:
     m = MockServer("tickets")  # the data exists before the server starts
     records = m.data("ticket_data")
     assert records == m.data("tickets")
-    assert set(records[0]) == {"id", "event_name", "ticket_type", "customer_id", "price", "currency", "status", "purchased_at", "seat"}
+    assert set(records[0]) == {
+        "id",
+        "event_name",
+        "ticket_type",
+        "customer_id",
+        "price",
+        "currency",
+        "status",
+        "purchased_at",
+        "seat",
+    }
     assert all(isinstance(r["id"], int) for r in records)
     assert {type(r["seat"]) for r in records} == {str, type(None)}
 

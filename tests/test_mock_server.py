@@ -35,7 +35,7 @@ def tickets_url(m: MockServer, query: str = "") -> str:
     return f"{m.origin}/v1/tickets?api_key={m.api_key}" + (f"&{query}" if query else "")
 
 
-@pytest.fixture()
+@pytest.fixture
 def tickets() -> Any:
     with MockServer("tickets", counts={"tickets": 30}) as m:
         yield m
@@ -50,7 +50,14 @@ def test_mock_names() -> None:
 
 @pytest.mark.parametrize(
     ("name", "suffix"),
-    [("ticketing", "/v1/"), ("tickets", ""), ("events", ""), ("servicedesk", "/api/v2"), ("incidents", ""), ("bench", "")],
+    [
+        ("ticketing", "/v1/"),
+        ("tickets", ""),
+        ("events", ""),
+        ("servicedesk", "/api/v2"),
+        ("incidents", ""),
+        ("bench", ""),
+    ],
 )
 def test_base_url_mirrors_the_seed_path(name: str, suffix: str) -> None:
     with MockServer(name, counts={}) as m:
@@ -267,8 +274,16 @@ def test_wildcard_fault_and_reset_of_call_counts() -> None:
 
 
 def test_cli_arguments() -> None:
-    args = parse_args(["bench", "--port", "0", "--count", "flat=10", "--latency-ms", "5", "--option", "require_auth=true"])
-    assert (args.name, args.port, args.count, args.latency_ms, args.option) == ("bench", 0, ["flat=10"], 5.0, ["require_auth=true"])
+    args = parse_args(
+        ["bench", "--port", "0", "--count", "flat=10", "--latency-ms", "5", "--option", "require_auth=true"]
+    )
+    assert (args.name, args.port, args.count, args.latency_ms, args.option) == (
+        "bench",
+        0,
+        ["flat=10"],
+        5.0,
+        ["require_auth=true"],
+    )
 
 
 def test_python_dash_m_serves_until_interrupted() -> None:

@@ -62,7 +62,9 @@ def test_key_as_user_with_any_password(default: MockServer, password: str) -> No
     assert get(default.base_url + "/agents", basic(default.api_key, password))[0] == 200
 
 
-@pytest.mark.parametrize("headers", [{}, basic("wrong"), {"Authorization": "Bearer sd_key"}, {"Authorization": "Basic %%%"}])
+@pytest.mark.parametrize(
+    "headers", [{}, basic("wrong"), {"Authorization": "Bearer sd_key"}, {"Authorization": "Basic %%%"}]
+)
 def test_bad_credentials_are_401(default: MockServer, headers: dict[str, str]) -> None:
     status, _, body = get(default.base_url + "/tickets", headers)
     assert (status, body) == (401, UNAUTHORIZED)
@@ -82,7 +84,9 @@ def test_link_uses_the_request_host_and_keeps_other_params(default: MockServer) 
     since = "2024-01-01T00:00:00Z"
     _, headers, _ = fetch(default, f"/tickets?updated_since={since}&per_page=10", Host="desk.example.test:8443")
     url = LINK.match(headers["Link"]).group("url")  # type: ignore[union-attr]
-    assert url == "http://desk.example.test:8443/api/v2/tickets?page=2&per_page=10&updated_since=2024-01-01T00%3A00%3A00Z"
+    assert (
+        url == "http://desk.example.test:8443/api/v2/tickets?page=2&per_page=10&updated_since=2024-01-01T00%3A00%3A00Z"
+    )
 
 
 def test_past_the_end_is_empty_without_link(default: MockServer) -> None:
@@ -126,7 +130,9 @@ def test_csat_response_for_some_tickets_404_for_others(default: MockServer) -> N
 
 
 def test_csat_ignores_page(default: MockServer) -> None:
-    ticket_id = next(t["id"] for t in default.data("tickets") if fetch(default, f"/tickets/{t['id']}/csat_response")[0] == 200)
+    ticket_id = next(
+        t["id"] for t in default.data("tickets") if fetch(default, f"/tickets/{t['id']}/csat_response")[0] == 200
+    )
     first, second = (fetch(default, f"/tickets/{ticket_id}/csat_response?page={n}")[2] for n in (1, 2))
     assert first == second
 

@@ -108,7 +108,10 @@ def test_duplicate_can_be_switched_off() -> None:
 
 
 def test_children_per_event_vary_by_default(default: MockServer) -> None:
-    per_event = [fetch(default, f"events/{event_id}/orders?pageSize=100")[2]["total"] for event_id in default.unique_ids("events")]
+    per_event = [
+        fetch(default, f"events/{event_id}/orders?pageSize=100")[2]["total"]
+        for event_id in default.unique_ids("events")
+    ]
     assert 0 in per_event and max(per_event) == 130
     assert sum(per_event) == len(default.data("orders"))
     orders = walk(default, f"events/{default.unique_ids('events')[2]}/orders", "orders")

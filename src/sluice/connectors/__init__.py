@@ -30,7 +30,9 @@ def _connector(name: str, seed_file: str, secret: str, title: str) -> Connector:
 CONNECTORS: dict[str, Connector] = {
     c.name: c
     for c in (
-        _connector("ticketing", "000_b13426d837d60ebe.txt", "api_key", "Ticketing platform: events, orders, tickets, tags"),
+        _connector(
+            "ticketing", "000_b13426d837d60ebe.txt", "api_key", "Ticketing platform: events, orders, tickets, tags"
+        ),
         _connector("tickets", "001_7747e6961a2ba397.txt", "api_key", "Ticket data API"),
         _connector("events", "002_5cceb9c4f1499974.txt", "api_key", "Event management API"),
         _connector("servicedesk", "003_c6794804c0e2f4d0.txt", "api_key", "Service desk API: 14 resources"),

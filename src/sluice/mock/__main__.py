@@ -47,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     counts = {k: int(v) for k, v in _pairs(args.count, "--count").items()}
     options = {k: _option_value(v) for k, v in _pairs(args.option, "--option").items()}
-    faults = {"*": Fault(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms)} if args.latency_ms or args.jitter_ms else {}
+    faults = (
+        {"*": Fault(latency_ms=args.latency_ms, jitter_ms=args.jitter_ms)} if args.latency_ms or args.jitter_ms else {}
+    )
     serve_forever(args.name, args.port, args.host, counts=counts, seed=args.seed, faults=faults, options=options)
 
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import base64
 import functools
-from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -40,7 +40,7 @@ from ._http import Abort, Memo, Reply, absolute_url, dumps, format_seconds, json
 PER_PAGE_DEFAULT = 50
 PER_PAGE_MAX = 1000
 MASK = (1 << 64) - 1
-BASE_TIME = datetime(2024, 1, 1, tzinfo=timezone.utc)
+BASE_TIME = datetime(2024, 1, 1, tzinfo=UTC)
 NAMES = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet")
 CITIES = ("Lisbon", "Berlin", "Austin", "Osaka", "Nairobi", "Toronto", "Bristol")
 CATEGORIES = ("hardware", "software", "services", "support", "training")
@@ -81,7 +81,10 @@ def _variant(seed: int, k: int) -> Record:
         "address": {
             "city": CITIES[(h >> 12) % 7],
             "zip": f"{(h >> 16) % 100_000:05d}",
-            "geo": {"lat": round(((h >> 20) % 18_000) / 100 - 90, 2), "lng": round(((h >> 36) % 36_000) / 100 - 180, 2)},
+            "geo": {
+                "lat": round(((h >> 20) % 18_000) / 100 - 90, 2),
+                "lng": round(((h >> 36) % 36_000) / 100 - 180, 2),
+            },
         },
         "tags": [{"key": "tier", "value": f"t{h % 4}"}, {"key": "region", "value": f"r{(h >> 2) % 6}"}],
     }
@@ -116,7 +119,10 @@ def child_record(seed: int, parent_id: int, index: int) -> Record:
         "comment": None if h % 4 == 0 else f"c{h % 9973}",
         "created_at": _stamp(parent_id * 37 + index),
         "meta": {"source": CATEGORIES[(h >> 4) % 5], "weight": (h >> 16) % 100},
-        "items": [{"sku": f"S{h % 10_000}", "qty": (h >> 3) % 9 + 1}, {"sku": f"S{(h >> 14) % 10_000}", "qty": (h >> 7) % 9 + 1}],
+        "items": [
+            {"sku": f"S{h % 10_000}", "qty": (h >> 3) % 9 + 1},
+            {"sku": f"S{(h >> 14) % 10_000}", "qty": (h >> 7) % 9 + 1},
+        ],
     }
 
 
@@ -124,9 +130,9 @@ class BenchApi(MockApi):
     name = "bench"
     api_key = "bench_key_0f1e2d3c4b5a69788796a5b4"
     base_path = ""
-    default_counts = {"flat": 5000, "cursor": 5000, "parents": 200, "children": 100}
-    option_defaults = {"require_auth": False}
-    aliases = {"flat_total": "flat"}
+    default_counts: ClassVar[Mapping[str, int | None]] = {"flat": 5000, "cursor": 5000, "parents": 200, "children": 100}
+    option_defaults: ClassVar[Mapping[str, Any]] = {"require_auth": False}
+    aliases: ClassVar[Mapping[str, str]] = {"flat_total": "flat"}
 
     def __init__(self, counts: Any, seed: int, options: Any) -> None:
         super().__init__(counts, seed, options)
@@ -203,13 +209,19 @@ class BenchApi(MockApi):
         if offset is None:
             raise Abort(self.error(400, "invalid cursor"))
         total = self.count("cursor")
-        data = self._bodies.get(("cursor", offset, size), lambda: dumps(self._rows(flat_record, total, 1, size, offset)))
+        data = self._bodies.get(
+            ("cursor", offset, size), lambda: dumps(self._rows(flat_record, total, 1, size, offset))
+        )
         nxt = None
         if offset + size < total:
-            nxt = absolute_url(request, request.path, replace_params(request, {"cursor": _encode_cursor(offset + size)}))
+            nxt = absolute_url(
+                request, request.path, replace_params(request, {"cursor": _encode_cursor(offset + size)})
+            )
         return Reply(200, b'{"data":' + data + b',"next":' + dumps(nxt) + b"}")
 
-    def _rows(self, make: Callable[[int, int], Record], total: int, page: int, size: int, offset: int = 0) -> list[Record]:
+    def _rows(
+        self, make: Callable[[int, int], Record], total: int, page: int, size: int, offset: int = 0
+    ) -> list[Record]:
         start = offset + (page - 1) * size
         return [make(self.seed, i) for i in range(start, min(start + size, total))]
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import TypeVar
 
 T = TypeVar("T")
 
-EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 FIRST_NAMES = (
     "Ada", "Bruno", "Chloe", "Dmitri", "Elena", "Farah", "Goran", "Hana", "Ivan", "Jade",
@@ -61,7 +61,7 @@ class Fake:
         """`value`, or None with probability `p_null`."""
         return None if self.chance(p_null) else value
 
-    def int(self, low: int, high: int) -> int:
+    def integer(self, low: int, high: int) -> int:
         return self.rng.randint(low, high)
 
     def money(self, low: float, high: float) -> float:
@@ -90,10 +90,10 @@ class Fake:
         return self.choice(LAST_NAMES)
 
     def email(self, first: str, last: str) -> str:
-        return f"{first}.{last}{self.int(1, 99)}@{self.choice(DOMAINS)}".lower()
+        return f"{first}.{last}{self.integer(1, 99)}@{self.choice(DOMAINS)}".lower()
 
     def phone(self) -> str:
-        return f"+{self.int(1, 49)} {self.int(200, 999)} {self.int(100, 999)} {self.int(1000, 9999)}"
+        return f"+{self.integer(1, 49)} {self.integer(200, 999)} {self.integer(100, 999)} {self.integer(1000, 9999)}"
 
     def moment(self, days: int = 365, start: datetime = EPOCH) -> datetime:
         """A random instant within `days` after `start`, with milliseconds."""

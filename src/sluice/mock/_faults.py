@@ -90,9 +90,7 @@ class Fault:
             pair = getattr(self, name)
             if pair is not None and (not _is_status(pair[0]) or pair[1] < 1):
                 problems.append(f"{name} must be (http_status, n >= 1), got {pair!r}")
-        if self.rate_limit_429 is not None and (
-            self.rate_limit_429[0] < 0 or self.rate_limit_429[1] < 0
-        ):
+        if self.rate_limit_429 is not None and (self.rate_limit_429[0] < 0 or self.rate_limit_429[1] < 0):
             problems.append(f"rate_limit_429 must be (n >= 0, seconds >= 0), got {self.rate_limit_429!r}")
         return problems
 

@@ -38,9 +38,9 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -69,8 +69,10 @@ class IncidentsApi(MockApi):
     name = "incidents"
     api_key = "im_token_5e7a9c1b-3d2f-4a6b-8c0d-1e2f3a4b5c6d"
     base_path = ""
-    default_counts = {"users": 45, "teams": 6, "services": 23, "integrations": 9, "incidents": 60, "alerts": 137}
-    option_defaults = {"offset_cap": 20_000, "retry_after": False, "duplicate": True}
+    default_counts: ClassVar[Mapping[str, int | None]] = {
+        "users": 45, "teams": 6, "services": 23, "integrations": 9, "incidents": 60, "alerts": 137,
+    }  # fmt: skip
+    option_defaults: ClassVar[Mapping[str, Any]] = {"offset_cap": 20_000, "retry_after": False, "duplicate": True}
 
     def __init__(self, counts: Any, seed: int, options: Any) -> None:
         super().__init__(counts, seed, options)
@@ -93,7 +95,9 @@ class IncidentsApi(MockApi):
         return json_reply({"message": "Could not authenticate"}, 401)
 
     def error(self, status: int, message: str | None = None) -> Reply:
-        text = message or {404: "Not found", 403: "You are not authorized for this operation"}.get(status, "Internal server error")
+        text = message or {404: "Not found", 403: "You are not authorized for this operation"}.get(
+            status, "Internal server error"
+        )
         return json_reply({"message": text, "took": 0.001, "requestId": self._request_id()}, status)
 
     def throttled(self, retry_after_s: float) -> Reply:
@@ -124,7 +128,9 @@ class IncidentsApi(MockApi):
         if offset + limit > cap:
             raise Abort(self.error(422, f"Offset + limit should not exceed {cap}"))
         sort, order = self._sort(request, name)
-        data = self._bodies.get((name, offset, limit, sort, order), lambda: dumps(self._window(name, sort, order, offset, limit)))
+        data = self._bodies.get(
+            (name, offset, limit, sort, order), lambda: dumps(self._window(name, sort, order, offset, limit))
+        )
         return Reply(200, self._envelope(data, self._paging(request, name, offset, limit)))
 
     def _window(self, name: str, sort: str, order: str, offset: int, limit: int) -> list[Record]:
@@ -226,11 +232,13 @@ def _user(fake: Fake, index: int) -> Record:
         "id": id_,
         "username": f"{first}.{last}.{index}@example.com".lower(),
         "fullName": f"{first} {last}",
-        "role": fake.choice(({"id": "Admin", "name": "Admin"}, {"id": "User", "name": "User"}, {"id": "Owner", "name": "Owner"})),
+        "role": fake.choice(
+            ({"id": "Admin", "name": "Admin"}, {"id": "User", "name": "User"}, {"id": "Owner", "name": "Owner"})
+        ),
         "skypeUsername": None,
         "timeZone": fake.choice(("Europe/Lisbon", "America/New_York", "Asia/Tokyo")),
         "locale": fake.choice(("en_US", "en_GB", "de_DE")),
-        "tags": sorted({fake.choice(("oncall", "sre", "backend", "db")) for _ in range(fake.int(0, 2))}),
+        "tags": sorted({fake.choice(("oncall", "sre", "backend", "db")) for _ in range(fake.integer(0, 2))}),
         "userAddress": {"country": country, "state": "", "city": city, "line": "", "zipCode": ""},
         "blocked": fake.chance(0.05),
         "verified": fake.chance(0.9),
@@ -241,7 +249,12 @@ def _user(fake: Fake, index: int) -> Record:
 def _team(fake: Fake, index: int) -> Record:
     id_ = fake.uuid()
     name = f"{fake.title(1)} {fake.choice(('Platform', 'Payments', 'Data', 'Edge', 'Mobile'))}"
-    return {"id": id_, "name": f"{name} {index}", "description": fake.maybe(fake.words(5), 0.4), "links": _links("teams", id_)}
+    return {
+        "id": id_,
+        "name": f"{name} {index}",
+        "description": fake.maybe(fake.words(5), 0.4),
+        "links": _links("teams", id_),
+    }
 
 
 def _service(fake: Fake, team_ids: list[str]) -> Record:
@@ -251,7 +264,7 @@ def _service(fake: Fake, team_ids: list[str]) -> Record:
         "name": f"{fake.words(1)}-{fake.choice(('api', 'worker', 'gateway', 'db', 'cache'))}-{fake.hex(4)}",
         "description": fake.maybe(fake.words(6).capitalize(), 0.3),
         "teamId": fake.choice(team_ids) if team_ids else None,
-        "tags": sorted({fake.choice(("tier1", "tier2", "critical", "internal")) for _ in range(fake.int(0, 2))}),
+        "tags": sorted({fake.choice(("tier1", "tier2", "critical", "internal")) for _ in range(fake.integer(0, 2))}),
         "isExternal": fake.chance(0.1),
         "links": _links("services", id_),
         "createdAt": _stamp(fake)[1],
@@ -272,7 +285,7 @@ def _integration(fake: Fake, team_ids: list[str]) -> Record:
 
 def _responders(fake: Fake, team_ids: list[str]) -> list[Record]:
     responders = [{"type": "team", "id": fake.choice(team_ids)}] if team_ids else []
-    return responders + [{"type": "user", "id": fake.uuid()} for _ in range(fake.int(0, 2))]
+    return responders + [{"type": "user", "id": fake.uuid()} for _ in range(fake.integer(0, 2))]
 
 
 def _incident(fake: Fake, team_ids: list[str], service_ids: list[str]) -> Record:
@@ -286,11 +299,13 @@ def _incident(fake: Fake, team_ids: list[str], service_ids: list[str]) -> Record
         "message": f"{fake.choice(('High latency', 'Error rate', 'Disk full', 'Outage'))} on {fake.words(1)}",
         "description": fake.maybe(fake.words(12).capitalize(), 0.4),
         "status": status,
-        "tags": sorted({fake.choice(("customer-facing", "db", "network", "p0")) for _ in range(fake.int(0, 3))}),
+        "tags": sorted({fake.choice(("customer-facing", "db", "network", "p0")) for _ in range(fake.integer(0, 3))}),
         "priority": fake.choice(("P1", "P2", "P3", "P3", "P4", "P5")),
         "ownerTeam": fake.choice(team_ids) if team_ids else None,
         "responders": _responders(fake, team_ids),
-        "impactedServices": sorted({fake.choice(service_ids) for _ in range(fake.int(0, 2))}) if service_ids else [],
+        "impactedServices": sorted({fake.choice(service_ids) for _ in range(fake.integer(0, 2))})
+        if service_ids
+        else [],
         "extraProperties": {"region": fake.choice(("eu-west-1", "us-east-1"))} if fake.chance(0.5) else {},
         "impactStartDate": created,
         "impactEndDate": updated if status != "open" else None,
@@ -309,13 +324,13 @@ def _alert(fake: Fake, team_ids: list[str], user_ids: list[str], integrations: l
         "id": fake.uuid(),
         "tinyId": "",
         "alias": fake.hex(16),
-        "message": f"{fake.choice(('CPU', 'Memory', 'Latency', '5xx'))} above threshold on {fake.words(1)}-{fake.int(1, 9)}",
+        "message": f"{fake.choice(('CPU', 'Memory', 'Latency', '5xx'))} above threshold on {fake.words(1)}",
         "status": status,
         "acknowledged": acknowledged,
         "isSeen": acknowledged or fake.chance(0.5),
-        "tags": sorted({fake.choice(("prod", "staging", "k8s", "db", "edge")) for _ in range(fake.int(0, 3))}),
+        "tags": sorted({fake.choice(("prod", "staging", "k8s", "db", "edge")) for _ in range(fake.integer(0, 3))}),
         "snoozed": False,
-        "count": fake.int(1, 40),
+        "count": fake.integer(1, 40),
         "lastOccurredAt": _stamp(fake, created_at, 1)[1],
         "createdAt": created,
         "updatedAt": _stamp(fake, created_at, 2)[1],
@@ -324,7 +339,9 @@ def _alert(fake: Fake, team_ids: list[str], user_ids: list[str], integrations: l
         "priority": fake.choice(("P1", "P2", "P3", "P3", "P4", "P5")),
         "teams": [{"id": fake.choice(team_ids)}] if team_ids else [],
         "responders": _responders(fake, team_ids),
-        "integration": {"id": integration["id"], "name": integration["name"], "type": integration["type"]} if integration else None,
+        "integration": {"id": integration["id"], "name": integration["name"], "type": integration["type"]}
+        if integration
+        else None,
         "report": _report(fake, acknowledged, status, user_ids),
         "ownerTeamId": fake.choice(team_ids) if team_ids and fake.chance(0.7) else None,
     }
@@ -334,7 +351,7 @@ def _report(fake: Fake, acknowledged: bool, status: str, user_ids: list[str]) ->
     report: Record = {}
     who = fake.choice(user_ids) if user_ids else "system"
     if acknowledged:
-        report.update(ackTime=fake.int(5_000, 900_000), acknowledgedBy=who)
+        report.update(ackTime=fake.integer(5_000, 900_000), acknowledgedBy=who)
     if status == "closed":
-        report.update(closeTime=fake.int(60_000, 9_000_000), closedBy=who)
+        report.update(closeTime=fake.integer(60_000, 9_000_000), closedBy=who)
     return report

@@ -26,6 +26,7 @@ Options:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -44,7 +45,7 @@ class OffsetApi(MockApi):
 
     resource_name: ClassVar[str]
     base_path = ""
-    option_defaults = {"drop_total": False, "short_page_lie": False}
+    option_defaults: ClassVar[Mapping[str, Any]] = {"drop_total": False, "short_page_lie": False}
 
     def __init__(self, counts: Any, seed: int, options: Any) -> None:
         super().__init__(counts, seed, options)
@@ -102,20 +103,20 @@ class TicketDataApi(OffsetApi):
     name = "tickets"
     resource_name = "tickets"
     api_key = "td_live_7c1e5a9b3d2f8e6a4c0b9d1f"
-    default_counts = {"tickets": 250}
-    aliases = {"ticket_data": "tickets"}
+    default_counts: ClassVar[Mapping[str, int | None]] = {"tickets": 250}
+    aliases: ClassVar[Mapping[str, str]] = {"ticket_data": "tickets"}
 
     def make_record(self, fake: Fake, index: int) -> Record:
         return {
             "id": 100_001 + index,
-            "event_name": fake.title(fake.int(2, 3)),
+            "event_name": fake.title(fake.integer(2, 3)),
             "ticket_type": fake.choice(("general", "vip", "early_bird", "student", "backstage")),
             "customer_id": f"cus_{fake.hex(10)}",
             "price": fake.money(8, 320),
             "currency": fake.choice(("EUR", "USD", "GBP")),
             "status": fake.choice(("valid", "valid", "valid", "used", "refunded", "void")),
             "purchased_at": iso_z(fake.moment(400)),
-            "seat": fake.maybe(f"{fake.choice('ABCDEFGH')}{fake.int(1, 40)}", 0.45),
+            "seat": fake.maybe(f"{fake.choice('ABCDEFGH')}{fake.integer(1, 40)}", 0.45),
         }
 
 
@@ -123,19 +124,21 @@ class EventManagementApi(OffsetApi):
     name = "events"
     resource_name = "events"
     api_key = "em_live_2b8d4f6a0c1e3a5b7d9f8e6c"
-    default_counts = {"events": 130}
+    default_counts: ClassVar[Mapping[str, int | None]] = {"events": 130}
 
     def make_record(self, fake: Fake, index: int) -> Record:
         start = fake.moment(500).replace(minute=fake.choice((0, 15, 30, 45)), second=0, microsecond=0)
         offset_hours = fake.choice((0, 1, 2, -5, -8, 9))
         return {
             "id": 5_000 + 7 * index,
-            "event_name": fake.title(fake.int(2, 4)),
+            "event_name": fake.title(fake.integer(2, 4)),
             "start_time": iso_offset(start, offset_hours),
-            "end_time": fake.maybe(iso_offset(start + timedelta(hours=fake.int(1, 30)), fake.choice((0, offset_hours))), 0.3),
+            "end_time": fake.maybe(
+                iso_offset(start + timedelta(hours=fake.integer(1, 30)), fake.choice((0, offset_hours))), 0.3
+            ),
             "venue": fake.maybe(_venue(fake), 0.2),
             "status": fake.choice(("scheduled", "scheduled", "on_sale", "sold_out", "cancelled", "completed")),
-            "capacity": fake.int(40, 20_000),
+            "capacity": fake.integer(40, 20_000),
         }
 
 

@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import orjson
 from aiohttp import web
 
-from ._api import MockApi, Record, Route
+from ._api import Record, Route
 from ._faults import Action, Fault, Outcome
 from ._http import Abort, Reply
 from ._registry import create_api
@@ -147,9 +147,7 @@ class MockServer:
     def __enter__(self) -> MockServer:
         return self.start()
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
 
     def _run(self, sock: socket.socket, ready: threading.Event, failure: list[BaseException]) -> None:

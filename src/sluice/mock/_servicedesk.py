@@ -48,9 +48,9 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -94,19 +94,22 @@ class ServiceDeskApi(MockApi):
     name = "servicedesk"
     api_key = "sd_key_9QmXv3TzL8pRw2NbK4yH"
     base_path = "/api/v2"
-    default_counts = {
+    default_counts: ClassVar[Mapping[str, int | None]] = {
         "tickets": 95, "problems": 12, "changes": 34, "releases": 0, "requesters": 61,
         "agents": 18, "locations": 9, "products": 25, "vendors": 31, "assets": 140,
         "applications": 44, "purchase_orders": 7,
     }  # fmt: skip
-    option_defaults = {
+    option_defaults: ClassVar[Mapping[str, Any]] = {
         "csat_ratio": 0.2,
         "service_request_ratio": 0.4,
         "disabled_modules": frozenset(),
         "rate_limit_per_minute": None,
         "rate_window_s": 60.0,
     }
-    aliases = {"satisfaction_survey_responses": "csat_response", "software": "applications"}
+    aliases: ClassVar[Mapping[str, str]] = {
+        "satisfaction_survey_responses": "csat_response",
+        "software": "applications",
+    }
 
     def __init__(self, counts: Any, seed: int, options: Any) -> None:
         super().__init__(counts, seed, options)
@@ -229,7 +232,9 @@ class ServiceDeskApi(MockApi):
         items = self._items.get(ticket["id"])
         if items is None:
             raise Abort(self.error(404, "Requested items exist only for service requests."))
-        return Reply(200, self._bodies.get(("items", ticket["id"]), lambda: json_reply({"requested_items": items}).body))
+        return Reply(
+            200, self._bodies.get(("items", ticket["id"]), lambda: json_reply({"requested_items": items}).body)
+        )
 
     def _ticket(self, request: web.Request) -> Record:
         ticket_id = parse_int(request.match_info["id"], 0)

@@ -30,9 +30,10 @@ Options: `duplicate` (default True) plants the duplicate above.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from http import HTTPStatus
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -59,8 +60,8 @@ class TicketingApi(MockApi):
     api_key = "tk_live_4f9a2c7e1b8d4a6f9e3c5b7a"
     base_path = "/v1/"
     primary_key = "_id"
-    default_counts = {"events": 150, "tags": 12, "orders": None, "tickets": None}
-    option_defaults = {"duplicate": True}
+    default_counts: ClassVar[Mapping[str, int | None]] = {"events": 150, "tags": 12, "orders": None, "tickets": None}
+    option_defaults: ClassVar[Mapping[str, Any]] = {"duplicate": True}
 
     def __init__(self, counts: Any, seed: int, options: Any) -> None:
         super().__init__(counts, seed, options)
@@ -101,7 +102,7 @@ class TicketingApi(MockApi):
             return fixed
         if index == HEADLINER:
             return 130
-        return 0 if fake.chance(0.25) else fake.int(1, 7)
+        return 0 if fake.chance(0.25) else fake.integer(1, 7)
 
     # -- MockApi ---------------------------------------------------------------------------
 
@@ -192,11 +193,11 @@ def _tags(fake: Fake, count: int) -> list[Record]:
         tags.append(
             {
                 "_id": fake.object_id(),
-                "name": fake.words(fake.int(1, 2)),
+                "name": fake.words(fake.integer(1, 2)),
                 "color": fake.maybe(fake.choice(colors), 0.2),
-                "eventCount": fake.int(0, 40),
+                "eventCount": fake.integer(0, 40),
                 "createdAt": iso_ms_z(created),
-                "updatedAt": iso_ms_z(created + timedelta(days=fake.int(0, 60))),
+                "updatedAt": iso_ms_z(created + timedelta(days=fake.integer(0, 60))),
             }
         )
     return tags
@@ -204,24 +205,24 @@ def _tags(fake: Fake, count: int) -> list[Record]:
 
 def _event(fake: Fake, tag_ids: list[str]) -> Record:
     created = fake.moment(300)
-    start = (created + timedelta(days=fake.int(10, 120))).replace(
-        hour=fake.int(10, 21), minute=fake.choice((0, 30)), second=0, microsecond=0
+    start = (created + timedelta(days=fake.integer(10, 120))).replace(
+        hour=fake.integer(10, 21), minute=fake.choice((0, 30)), second=0, microsecond=0
     )
     is_online = fake.chance(0.1)
     types = _ticket_types(fake, created)
     prices = [t["price"] for t in types]
     return {
         "_id": fake.object_id(),
-        "name": fake.title(fake.int(2, 4)),
+        "name": fake.title(fake.integer(2, 4)),
         "slug": fake.hex(8),
         "description": fake.maybe(fake.words(12).capitalize() + ".", 0.3),
         "status": fake.choice(("live", "live", "live", "draft", "ended", "cancelled")),
         "timezone": fake.choice(TIMEZONES),
         "isOnline": is_online,
         "isPrivate": fake.chance(0.15),
-        "capacity": fake.maybe(fake.int(50, 5000), 0.3),
+        "capacity": fake.maybe(fake.integer(50, 5000), 0.3),
         "createdAt": iso_ms_z(created),
-        "updatedAt": iso_ms_z(created + timedelta(hours=fake.int(0, 900))),
+        "updatedAt": iso_ms_z(created + timedelta(hours=fake.integer(0, 900))),
         "dates": _dates(fake, start),
         "eventLocation": None if is_online else _location(fake),
         "pricing": {
@@ -237,22 +238,22 @@ def _event(fake: Fake, tag_ids: list[str]) -> Record:
             "type": fake.choice(("in_person", "hybrid", "online")),
         },
         "ticketTypes": types,
-        "tagIds": sorted({fake.choice(tag_ids) for _ in range(fake.int(0, 3))}) if tag_ids else [],
+        "tagIds": sorted({fake.choice(tag_ids) for _ in range(fake.integer(0, 3))}) if tag_ids else [],
         "organiserId": fake.object_id(),
-        "analytics_id": fake.maybe(f"AN-{fake.int(100000, 999999)}", 0.5),
+        "analytics_id": fake.maybe(f"AN-{fake.integer(100000, 999999)}", 0.5),
         "imageUrl": fake.maybe(f"https://cdn.example.com/img/{fake.hex(12)}.jpg", 0.25),
     }
 
 
 def _dates(fake: Fake, start: Any) -> list[Record]:
     dates = []
-    for day in range(fake.int(1, 3)):
+    for day in range(fake.integer(1, 3)):
         begin = start + timedelta(days=day)
         dates.append(
             {
                 "_id": fake.object_id(),
                 "startDate": iso_ms_z(begin),
-                "endDate": iso_ms_z(begin + timedelta(hours=fake.int(2, 9))),
+                "endDate": iso_ms_z(begin + timedelta(hours=fake.integer(2, 9))),
                 "soldOut": fake.chance(0.1),
             }
         )
@@ -261,7 +262,7 @@ def _dates(fake: Fake, start: Any) -> list[Record]:
 
 def _location(fake: Fake) -> Record:
     city, country, lat, lng = fake.choice(CITIES)
-    street = f"{fake.int(1, 300)} {fake.title(1)} Street"
+    street = f"{fake.integer(1, 300)} {fake.title(1)} Street"
     return {
         "venueName": f"The {fake.title(1)} {fake.choice(('Hall', 'Arena', 'Club', 'Yard'))}",
         "address": f"{street}, {city}, {country}",
@@ -277,18 +278,18 @@ def _location(fake: Fake) -> Record:
 
 def _ticket_types(fake: Fake, created: Any) -> list[Record]:
     types = []
-    for _ in range(fake.int(1, 4)):
+    for _ in range(fake.integer(1, 4)):
         price = 0.0 if fake.chance(0.1) else fake.money(5, 250)
-        quantity = fake.int(20, 800)
+        quantity = fake.integer(20, 800)
         types.append(
             {
                 "_id": fake.object_id(),
                 "name": fake.choice(("General Admission", "VIP", "Early Bird", "Student", "Balcony")),
                 "price": js_number(price),
                 "quantity": quantity,
-                "sold": fake.int(0, quantity),
+                "sold": fake.integer(0, quantity),
                 "isFree": price == 0,
-                "salesEnd": fake.maybe(iso_ms_z(created + timedelta(days=fake.int(5, 90))), 0.5),
+                "salesEnd": fake.maybe(iso_ms_z(created + timedelta(days=fake.integer(5, 90))), 0.5),
             }
         )
     return types
@@ -310,7 +311,7 @@ def _order(fake: Fake, event: Record) -> Record:
         "paymentMethod": fake.choice(("card", "card", "wallet", "bank_transfer", "free")),
         "discountCode": fake.maybe(fake.hex(6).upper(), 0.85),
         "createdAt": iso_ms_z(created),
-        "updatedAt": iso_ms_z(created + timedelta(minutes=fake.int(0, 5000))),
+        "updatedAt": iso_ms_z(created + timedelta(minutes=fake.integer(0, 5000))),
         "totals": {name: js_number(fake.money(0, 40) if fake.chance(0.6) else 0) for name in FEE_FIELDS},
     }
 
@@ -319,7 +320,7 @@ def _tickets(fake: Fake, event: Record, orders: list[Record], fixed: int | None)
     if fixed is not None:
         holders = [orders[i % len(orders)] if orders else None for i in range(fixed)]
     else:
-        holders = [order for order in orders for _ in range(fake.int(1, 2))]
+        holders = [order for order in orders for _ in range(fake.integer(1, 2))]
     return [_ticket(fake, event, order) for order in holders]
 
 
@@ -338,11 +339,11 @@ def _ticket(fake: Fake, event: Record, order: Record | None) -> Record:
         "lastName": last,
         "email": order["email"] if order else fake.email(first, last),
         "status": fake.choice(("valid", "valid", "valid", "cancelled", "transferred")),
-        "barcode": f"{fake.int(10**11, 10**12 - 1)}",
+        "barcode": f"{fake.integer(10**11, 10**12 - 1)}",
         "checkedIn": checked_in,
-        "checkedInAt": iso_ms_z(created + timedelta(days=fake.int(1, 60))) if checked_in else None,
+        "checkedInAt": iso_ms_z(created + timedelta(days=fake.integer(1, 60))) if checked_in else None,
         "createdAt": iso_ms_z(created),
-        "updatedAt": iso_ms_z(created + timedelta(minutes=fake.int(0, 9000))),
+        "updatedAt": iso_ms_z(created + timedelta(minutes=fake.integer(0, 9000))),
         "totalsV2": _totals_v2(fake, ticket_type["price"], event["pricing"]["currency"]),
     }
 
