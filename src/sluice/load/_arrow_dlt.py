@@ -8,11 +8,12 @@ Facts found by reading dlt's source and by running it (see `tests/test_arrow_*.p
   `parent_key`, `root_key`, `unique`, not-null) to the columns. So the writer fills those
   columns itself and declares every column schema explicitly, as hints.
 - Rows for a nested table can be sent at extract time only through a table variant
-  (`with_hints(..., create_table_variant=True)`) whose table has a `parent`; dlt refuses a
-  `resource` on nested tables. A variant starts as a copy of the resource's hints, so the
-  variant clears columns, keys and nested hints; the nested tables and their columns are
-  declared through the root table's `nested_hints` (with explicit parents, because a list
-  inside a dict has the root as parent, not the dict's path).
+  (`create_table_variant=True`) whose table has a `parent`; dlt refuses a `resource` on
+  nested tables. A variant starts as a copy of the resource's hints (its columns, primary
+  key, nested hints), so it is created and emptied first with `apply_hints` on the running
+  resource; the rows then carry their column schemas with `with_hints`. (Declaring them as
+  the root's `nested_hints` does not work with Arrow: dlt 1.31's Arrow extractor gives every
+  nested table of the hints the root item's Arrow columns.)
 - dlt 1.31 then fails after extraction while it groups metrics by resource: it reads
   `schema.get_table(name)["resource"]` for every table with files, and nested tables have
   none. `enable_nested_table_metrics()` makes that lookup fall back to the root table.
@@ -139,18 +140,29 @@ def enable_nested_table_metrics() -> bool:
     return True
 
 
-def root_item(table: Any, columns: dict[str, TColumnSchema], nested: dict[tuple[str, ...], Any]) -> Any:
-    """The root table's rows, with every column schema and every nested table declared."""
-    hints = dlt.mark.make_hints(columns=columns, nested_hints=nested or None)  # type: ignore[arg-type]
-    return dlt.mark.with_hints(table, hints)
+def current_resource() -> Any:
+    """The resource whose generator is running, or None outside of an extraction."""
+    try:
+        return dlt.current.resource()
+    except Exception:
+        return None
 
 
-def child_item(table: Any, name: str, parent: str, root: str) -> Any:
-    """A nested table's rows, sent to a table variant that inherits nothing of the root."""
+def declare_nested_table(resource: Any, name: str, parent: str, root: str) -> None:
+    """Create the table variant for a nested table, emptied of what it copied from the
+    resource: its columns, keys and nested hints belong to the root table only."""
+    resource.apply_hints(
+        table_name=name, parent_table_name=parent, columns={}, primary_key="", merge_key="", nested_hints={}, create_table_variant=True
+    )
     _ROOTS[name] = root
-    hints = dlt.mark.make_hints(table_name=name, parent_table_name=parent, columns={}, primary_key="", merge_key="", nested_hints={})  # type: ignore[arg-type]
+
+
+def root_item(table: Any, columns: dict[str, TColumnSchema]) -> Any:
+    """The root table's rows, with every column schema declared (Arrow alone says less)."""
+    return dlt.mark.with_hints(table, dlt.mark.make_hints(columns=columns))  # type: ignore[arg-type]
+
+
+def child_item(table: Any, name: str, columns: dict[str, TColumnSchema]) -> Any:
+    """A nested table's rows, for its variant declared by `declare_nested_table`."""
+    hints = dlt.mark.make_hints(table_name=name, columns=columns)  # type: ignore[arg-type]
     return dlt.mark.with_hints(table, hints, create_table_variant=True)
-
-
-def nested_hint(parent: str, columns: dict[str, TColumnSchema]) -> dict[str, Any]:
-    return {"parent_table_name": parent, "columns": columns}

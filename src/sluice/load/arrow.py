@@ -103,16 +103,17 @@ class _Refused(Exception):
 class _Session:
     """What the writer knows during one extraction: its copy of the schema and the ids."""
 
-    def __init__(self, schema: Schema, root: str, load_id: str, nested_ok: bool) -> None:
+    def __init__(self, schema: Schema, root: str, load_id: str, resource: Any) -> None:
         self.schema = schema
         self.rules = dltx.SchemaRules(schema)
         self.root = root
         self.load_id = load_id
-        self.nested_ok = nested_ok
+        # nested tables need the running resource and dlt's metrics to accept them
+        self.resource = resource if resource is not None and dltx.enable_nested_table_metrics() else None
         config = DataItemNormalizer.get_normalizer_config(schema)
         self.level = helpers.get_table_nesting_level(schema, root, config.get("max_nesting", 1000)) or 0
         self.names = _LinkNames(schema)
-        self.nested: dict[tuple[str, ...], Any] = {}
+        self.declared: set[str] = set()
 
     @classmethod
     def start(cls, table_name: str, hints: TableHints) -> _Session:
@@ -126,7 +127,7 @@ class _Session:
             DataItemNormalizer.update_normalizer_config(schema, {"root_key_propagation": True})
         root = dltx.resource_table(_hints_resource(table_name, hints), schema)
         schema.update_table(root, normalize_identifiers=False)
-        session = cls(schema, root["name"], load_id, dltx.enable_nested_table_metrics())
+        session = cls(schema, root["name"], load_id, dltx.current_resource())
         session.check()
         return session
 
@@ -150,15 +151,13 @@ class _Session:
 
     def items(self, records: list[Any]) -> list[Any]:
         tables = shred(records, self.root, self.level, self.rules)
-        if len(tables) > 1 and not self.nested_ok:
+        if len(tables) > 1 and self.resource is None:
             raise _Refused("this dlt cannot take Arrow rows for nested tables")
         links = self._links(tables)
         plans = [plan_table(self.schema, self.rules, rows, links[rows.name], records) for rows in tables]
         for plan in plans:
             self._commit(plan)
-        # nested tables first: the root item declares them all to dlt, and goes out first
-        children = [self._item(plan) for plan in plans[1:]]
-        return [self._item(plans[0]), *children]
+        return [self._item(plan) for plan in plans]
 
     def _links(self, tables: list[Rows]) -> dict[str, dict[str, Any]]:
         """dlt's own columns of every table, in the order dlt appends them to a row."""
@@ -195,17 +194,11 @@ class _Session:
         columns = _written_columns(self.schema.tables[rows.name]["columns"], plan.arrays)
         table = _arrow_table(columns, plan.arrays, rows.length)
         if rows.parent is None:
-            return dltx.root_item(table, columns, self.nested)
-        self.nested[self._nested_path(rows)] = dltx.nested_hint(rows.parent.name, columns)
-        return dltx.child_item(table, rows.name, rows.parent.name, self.root)
-
-    def _nested_path(self, rows: Rows) -> tuple[str, ...]:
-        """The path under which dlt's `nested_hints` finds this table again."""
-        naming = self.schema.naming
-        path = tuple(part for fragment in rows.fragments[1:] for part in naming.break_path(fragment))
-        if naming.shorten_fragments(self.root, *map(naming.normalize_table_identifier, path)) != rows.name:
-            raise _Refused(f"cannot declare nested table {rows.name!r} to dlt")
-        return path
+            return dltx.root_item(table, columns)
+        if rows.name not in self.declared:
+            dltx.declare_nested_table(self.resource, rows.name, rows.parent.name, self.root)
+            self.declared.add(rows.name)
+        return dltx.child_item(table, rows.name, columns)
 
 
 class _LinkNames:
