@@ -32,7 +32,9 @@ class LoadedConfig:
     path: Path | None = None
 
 
-def load_config(path: str | Path) -> LoadedConfig:
+def load_config(path: str | Path, *, missing: list[Issue] | None = None) -> LoadedConfig:
+    """The configuration in `path`. With `missing` (validate), unset `${...}` references are
+    collected there and left as text, so the rest can still be checked."""
     file = Path(path)
     if not file.exists():
         raise ConfigError([Issue(str(file), "no such file")])
@@ -54,7 +56,9 @@ def load_config(path: str | Path) -> LoadedConfig:
     issues: list[Issue] = []
     config = resolve_references(raw, "", issues)
     if issues:
-        raise ConfigError(issues)
+        if missing is None:
+            raise ConfigError(issues)
+        missing.extend(issues)
     return LoadedConfig(config, {}, file)
 
 
@@ -81,7 +85,7 @@ def _lookup(kind: str, name: str, path: str, issues: list[Issue]) -> Any:
     except KeyError:
         where = f"environment variable {name}" if kind == "env" else f"dlt {kind} '{name}' (env var {name.upper().replace('.', '__')} or .dlt/{'secrets' if kind == 'secrets' else 'config'}.toml)"
         issues.append(Issue(path, f"${{{kind}.{name}}} is not set", f"set the {where}"))
-        return None
+        return f"${{{kind}.{name}}}"
 
 
 class _Captured(Exception):
