@@ -278,3 +278,19 @@ def test_dlt_paginator_instance_is_accepted(api: PagingAPI, tmp_path) -> None:
     tables = run({"client": {"base_url": api.origin}, "resources": [{"name": "items", "endpoint": {
         "path": "offset", "paginator": OffsetPaginator(limit=10, total_path="total")}}]}, tmp_path)
     assert counts(tables)["items"] == 23
+
+
+@pytest.mark.parametrize("count", [80, 95, 100, 157])
+def test_long_page_number_chain_fetches_ahead_in_a_window(api: PagingAPI, tmp_path, count: int) -> None:
+    api.count = count
+    source = rest_api_source({"client": {"base_url": api.origin}, "resources": [{"name": "items", "endpoint": {
+        "path": "page_number", "data_selector": "items",
+        "paginator": {"type": "page_number", "limit": 5, "limit_param": "per_page"}}}]})
+    assert counts(load(source, tmp_path, "t"))["items"] == count
+    pages = [int(r.query["page"]) for r in api.log]
+    assert len(pages) == len(set(pages)), "no page is requested twice"
+    needed = count // 5 + 1
+    assert set(range(1, needed + 1)) <= set(pages)
+    stats = source.sluice_runtime.runs[-1].stats.of("items")
+    assert stats.records == count
+    assert len(pages) - needed <= 7  # at most the window, past the end

@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -41,6 +42,12 @@ class Sink(Protocol):
 class RunOptions:
     max_pages: int | None = None  # per chain: a safety cap
     max_open_chains: int = 64
+    max_retry_delay: float | None = None  # a run-time cap on every retry wait (demo, tests)
+    # Page-number and offset chains whose end only a short page tells: after `speculate_after`
+    # full pages, keep up to `speculative_window` next pages in flight. A few requests past the
+    # end are wasted (counted); 0 turns it off.
+    speculative_window: int = 8
+    speculate_after: int = 8
 
 
 @dataclass
@@ -70,7 +77,7 @@ class Engine:
 
     async def run(self) -> RunStats:
         spec = self.source.http
-        async with HttpClient(spec, self.stats, self.source.secrets, self.pacer) as http:
+        async with HttpClient(spec, self.stats, self.source.secrets, self.pacer, self.options.max_retry_delay) as http:
             self.http = http
             try:
                 async with asyncio.TaskGroup() as group:
@@ -159,6 +166,46 @@ class Engine:
                 await self._fetch_planned(resource, planned, chain, parent_record)
                 return
             request = paginator.next(request, page)
+            if request is not None and self._may_speculate(paginator, chain):
+                request = await self._speculate(resource, paginator, request, chain, parent_record)
+
+    def _may_speculate(self, paginator: Any, chain: _Chain) -> bool:
+        window = self.options.speculative_window
+        return window > 1 and chain.count >= self.options.speculate_after and hasattr(paginator, "speculate")
+
+    async def _speculate(self, resource: ResourceSpec, paginator: Any, request: PageRequest, chain: _Chain,
+                         parent_record: Any) -> PageRequest | None:
+        """Fetch ahead in a window; read pages in order, so the paginator still decides the end.
+
+        Returns a request to continue with sequentially when the paginator disagrees with the
+        guess (it never should for page_number/offset), or None when the chain is done.
+        """
+        stats = self.stats.of(resource.name)
+        window: deque[tuple[PageRequest, asyncio.Task[Exchange]]] = deque()
+        guess: PageRequest | None = request
+        try:
+            while True:
+                while guess is not None and len(window) < self.options.speculative_window:
+                    chain.check(guess, resource, self.options.max_pages)
+                    window.append((guess, asyncio.create_task(self.http.fetch(resource.endpoint, guess, stats))))
+                    guess = paginator.speculate(guess)
+                if not window:
+                    return None
+                current, task = window.popleft()
+                page = await self._accept(resource, current, await task, chain, parent_record)
+                following = paginator.next(current, page) if page is not None else None
+                if following is None:
+                    return None
+                if not window or window[0][0].identity() != following.identity():
+                    return following if not window else self._restart(window, following, chain)
+        finally:
+            stats.wasted_requests += await _cancel(window)
+
+    @staticmethod
+    def _restart(window: deque[Any], following: PageRequest, chain: _Chain) -> PageRequest:
+        for request, _ in window:
+            chain.seen.discard(request.identity())
+        return following
 
     async def _fetch_planned(self, resource: ResourceSpec, requests: list[PageRequest], chain: _Chain, parent_record: Any) -> None:
         """Pages whose requests are all known (a declared total): fetched concurrently."""
@@ -168,8 +215,13 @@ class Engine:
 
     async def _page(self, resource: ResourceSpec, request: PageRequest, chain: _Chain, parent_record: Any,
                     planned: bool = False) -> Page | None:
+        exchange = await self.http.fetch(resource.endpoint, request, self.stats.of(resource.name))
+        return await self._accept(resource, request, exchange, chain, parent_record, planned)
+
+    async def _accept(self, resource: ResourceSpec, request: PageRequest, exchange: Exchange, chain: _Chain,
+                      parent_record: Any, planned: bool = False) -> Page | None:
+        """Read one answered request, deliver its records; None when the chain must stop."""
         stats = self.stats.of(resource.name)
-        exchange = await self.http.fetch(resource.endpoint, request, stats)
         if exchange.ignored:
             return None
         page = self._read(resource, request, exchange, chain)
@@ -236,6 +288,15 @@ class _Chain:
         same = digest == self.last_digest
         self.last_digest = digest
         return same
+
+
+async def _cancel(window: deque[tuple[PageRequest, asyncio.Task[Exchange]]]) -> int:
+    """Cancel requests fetched ahead that the chain does not need; how many were made for nothing."""
+    tasks = [task for _, task in window]
+    for task in tasks:
+        task.cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    return sum(1 for r in results if not isinstance(r, asyncio.CancelledError))
 
 
 def _with_ancestors(source: SourceSpec, targets: set[str]) -> set[str]:

@@ -47,6 +47,15 @@ class OffsetPaginator:
             return None
         return put_value(request, self.offset_param, self.offset_body_path, offset).with_state(offset=offset)
 
+    def speculate(self, request: PageRequest) -> PageRequest | None:
+        """The request after `request` if the chain goes on (fetched ahead, in a window)."""
+        if self.has_more_path or not self.stop_after_empty_page:
+            return None
+        offset = int(request.state.get("offset", self.offset)) + self.limit
+        if self.maximum_offset is not None and offset >= self.maximum_offset:
+            return None
+        return put_value(request, self.offset_param, self.offset_body_path, offset).with_state(offset=offset)
+
     def plan(self, request: PageRequest, page: Page) -> list[PageRequest] | None:
         """Every remaining request when the response declares a total (fetched concurrently)."""
         total = _total(page, self.total_path, self.total_explicit, "items")
@@ -100,6 +109,14 @@ class PageNumberPaginator:
         if self.maximum_page is not None and number >= self.maximum_page:
             return None
         if self.has_more_path and not read_has_more(page, self.has_more_path):
+            return None
+        return put_value(request, self.page_param, self.page_body_path, number).with_state(page=number)
+
+    def speculate(self, request: PageRequest) -> PageRequest | None:
+        if self.has_more_path or not self.stop_after_empty_page:
+            return None
+        number = int(request.state.get("page", self.start)) + 1
+        if self.maximum_page is not None and number >= self.maximum_page:
             return None
         return put_value(request, self.page_param, self.page_body_path, number).with_state(page=number)
 
