@@ -161,3 +161,14 @@ def test_rate_limit_answers_429_with_retry_after(default: MockServer) -> None:
         assert (status, headers["Retry-After"], body["statusCode"]) == (429, "3", 429)
     finally:
         default.clear_faults()
+
+
+def test_children_do_not_depend_on_the_order_of_requests() -> None:
+    with (
+        MockServer("ticketing", counts={"events": 6}) as forward,
+        MockServer("ticketing", counts={"events": 6}) as backward,
+    ):
+        for event_id in reversed(backward.unique_ids("events")):
+            fetch(backward, f"events/{event_id}/tickets")
+        assert backward.data("tickets") == forward.data("tickets")
+        assert backward.data("orders") == forward.data("orders")

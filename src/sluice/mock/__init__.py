@@ -30,7 +30,10 @@ option names raise ValueError) and serves from a background thread on `start()` 
 - `log`: `LoggedRequest(method, path, query, status, route)` per finished request, raw
   query values (keys included); `status` 0 = connection dropped, 499 = client left first;
   route `"-"` = no route matched (404).
-- `requests(route)`, `max_in_flight`, `max_in_flight_route(route)`, `reset_log()`
+- `requests(route)`, `max_in_flight`, `max_in_flight_route(route)`, `reset_log()`.
+  Handlers answer synchronously from memory, so without latency a request is rarely in
+  flight long enough to overlap another: give the route `latency_ms` to observe a client's
+  concurrency.
 - `data(resource)` (aliases: the seed's resource names), `unique_ids(resource)`
 - `set_fault(route, Fault(...))` (route `"*"`: every route without its own fault),
   `clear_faults()`; `errors`: tracebacks of mock bugs (answered 500).

@@ -17,7 +17,8 @@ Counts: `events` (default 150: two pages of 100), `tags` (default 12), and per e
 `orders` and `tickets`. Left unset, children vary per event: about a quarter of the events
 have no orders, the others 1-7, and the third event (index 2) is a headliner with 130
 orders; each order holds 1-2 tickets. Set, `orders`/`tickets` is the exact number for
-every event.
+every event. Children are generated on first use, per event, from a generator seeded by
+the event id: the same whatever order events are asked for in.
 
 Duplicate: the last event record repeats the `_id` (and content) of the record 100 places
 before it (of the first record when there are at most 100), so at the seed's page size the
