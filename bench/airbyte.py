@@ -1,0 +1,164 @@
+"""The second peer: Airbyte's declarative CDK (`airbyte-cdk` on PyPI) reading an equivalent
+manifest with `source-declarative-manifest read`. It only extracts (records go to stdout as
+JSON lines; we count them per stream), so its time has no normalize and no load in it.
+
+The CDK pins many libraries, so it lives in a virtualenv of its own, found (in this order)
+by `--airbyte-bin`, `$SLUICE_BENCH_AIRBYTE_BIN`, `source-declarative-manifest` on PATH, or
+`~/.cache/sluice-bench/airbyte-venv` (made by `python -m bench --install-airbyte`).
+
+Pagination as a manifest says it: `PageIncrement` (stops on a page shorter than its size,
+so it makes one request fewer than an engine that needs the empty page), `CursorPagination`
+on the `next` URL, and a `SubstreamPartitionRouter` for the children. Concurrency is the
+manifest's `concurrency_level`, set to the same number of requests in flight as sluice's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+VENV = Path.home() / ".cache" / "sluice-bench" / "airbyte-venv"
+EXECUTABLE = "source-declarative-manifest"
+MANIFEST_VERSION = "6.0.0"
+CONCURRENCY = 8
+Spec = Callable[[str], dict[str, Any]]
+_STREAM = re.compile(rb'"stream":\s*"([^"]+)"')
+
+
+def find_executable(explicit: str | None = None) -> str | None:
+    for candidate in (explicit, os.environ.get("SLUICE_BENCH_AIRBYTE_BIN"), shutil.which(EXECUTABLE),
+                      str(VENV / "bin" / EXECUTABLE)):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def install() -> str:
+    """A virtualenv with airbyte-cdk in ~/.cache/sluice-bench (its pins stay out of ours)."""
+    if not (VENV / "bin" / "pip").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "airbyte-cdk"], check=True)
+    return str(VENV / "bin" / EXECUTABLE)
+
+
+def _page_paginator(size: int) -> dict[str, Any]:
+    return {
+        "type": "DefaultPaginator",
+        "page_token_option": {"type": "RequestOption", "inject_into": "request_parameter", "field_name": "page"},
+        "pagination_strategy": {"type": "PageIncrement", "page_size": size, "start_from_page": 1},
+    }
+
+
+def _stream(name: str, origin: str, path: str, params: dict[str, str], paginator: dict[str, Any],
+            router: dict[str, Any] | None = None) -> dict[str, Any]:
+    retriever: dict[str, Any] = {
+        "type": "SimpleRetriever",
+        "requester": {"type": "HttpRequester", "url_base": origin, "path": path, "http_method": "GET",
+                      "request_parameters": params},
+        "record_selector": {"type": "RecordSelector", "extractor": {"type": "DpathExtractor", "field_path": ["data"]}},
+        "paginator": paginator,
+    }
+    if router:
+        retriever["partition_router"] = router
+    schema = {"type": "object", "$schema": "http://json-schema.org/schema#", "additionalProperties": True, "properties": {}}
+    return {"type": "DeclarativeStream", "name": name, "primary_key": ["id"], "retriever": retriever,
+            "schema_loader": {"type": "InlineSchemaLoader", "schema": schema}}
+
+
+def _manifest(streams: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "version": MANIFEST_VERSION, "type": "DeclarativeSource",
+        "check": {"type": "CheckStream", "stream_names": [streams[0]["name"]]},
+        "concurrency_level": {"type": "ConcurrencyLevel", "default_concurrency": CONCURRENCY,
+                              "max_concurrency": CONCURRENCY},
+        "streams": streams,
+    }
+
+
+def flat_spec(path: str, total: bool) -> Spec:
+    del total  # PageIncrement ends on a short page either way; the declarative CDK reads no page total
+
+    def spec(origin: str) -> dict[str, Any]:
+        stream = _stream("flat", origin, f"/{path}", {"per_page": "100"}, _page_paginator(100))
+        return {"manifest": _manifest([stream]), "streams": ["flat"]}
+
+    return spec
+
+
+def fanout_spec() -> Spec:
+    def spec(origin: str) -> dict[str, Any]:
+        parents = _stream("parents", origin, "/parents", {"per_page": "100"}, _page_paginator(100))
+        router = {"type": "SubstreamPartitionRouter", "parent_stream_configs": [
+            {"type": "ParentStreamConfig", "stream": parents, "parent_key": "id", "partition_field": "parent_id"}]}
+        children = _stream("children", origin, "/parents/{{ stream_partition.parent_id }}/children",
+                           {"per_page": "50"}, _page_paginator(50), router)
+        return {"manifest": _manifest([parents, children]), "streams": ["parents", "children"]}
+
+    return spec
+
+
+def cursor_spec() -> Spec:
+    def spec(origin: str) -> dict[str, Any]:
+        paginator = {"type": "DefaultPaginator", "page_token_option": {"type": "RequestPath"},
+                     "pagination_strategy": {"type": "CursorPagination", "cursor_value": "{{ response.next }}",
+                                             "stop_condition": "{{ not response.next }}"}}
+        return {"manifest": _manifest([_stream("cursor", origin, "/cursor", {"limit": "100"}, paginator)]),
+                "streams": ["cursor"]}
+
+    return spec
+
+
+def _catalog(streams: list[str]) -> dict[str, Any]:
+    return {"streams": [
+        {"stream": {"name": s, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
+         "sync_mode": "full_refresh", "destination_sync_mode": "append"} for s in streams]}
+
+
+def run_airbyte(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """`source-declarative-manifest read`; wall, CPU and peak RSS are the CDK process's."""
+    import resource
+
+    (workdir / "manifest.yaml").write_text(json.dumps(spec["manifest"]))  # JSON is YAML
+    (workdir / "config.json").write_text("{}")
+    (workdir / "catalog.json").write_text(json.dumps(_catalog(spec["streams"])))
+    argv = [spec["bin"], "read", "--config", str(workdir / "config.json"), "--catalog",
+            str(workdir / "catalog.json"), "--manifest-path", str(workdir / "manifest.yaml")]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    records, problems = _read(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=workdir))
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    result: dict[str, Any] = {"wall": wall, "cpu": cpu, "rss_mb": after.ru_maxrss / 1024, "phases": {},
+                              "tables": {s: {"rows": records.get(s, 0), "columns": []} for s in spec["streams"]}}
+    if problems:
+        result["error"] = "; ".join(problems[:3])
+    return result
+
+
+def _read(process: subprocess.Popen[bytes]) -> tuple[Counter[str], list[str]]:
+    records: Counter[str] = Counter()
+    problems: list[str] = []
+    assert process.stdout is not None
+    for line in process.stdout:
+        if b'"type":"RECORD"' in line[:40]:
+            found = _STREAM.search(line, 0, 200)
+            records[found.group(1).decode() if found else orjson.loads(line)["record"]["stream"]] += 1
+        elif b'"TRACE"' in line[:40] and b'"error"' in line:
+            problems.append(orjson.loads(line)["trace"]["error"].get("message", "error")[:300])
+        elif b'"level":"ERROR"' in line or b'"level":"FATAL"' in line:
+            problems.append(orjson.loads(line)["log"]["message"][:300])
+    if process.wait() != 0:
+        problems.append(f"exit status {process.returncode}")
+    return records, problems

@@ -1,0 +1,170 @@
+"""The benchmark cases: which mock, how much data, which configuration, which engines.
+
+Every configuration is dlt's native `rest_api` dialect, so dlt's own `rest_api_source` and
+sluice's run the very same dictionary. The engines:
+
+- `dlt`: dlt 1.31's `rest_api_source` with dlt's defaults (insert_values loader files);
+  slow, so it runs once on a reduced copy of the case (`Case.reduced`) beside a sluice run
+  of the same reduced size, and its full-size time is extrapolated (clearly labelled);
+- `dlt-tuned`: the same with `loader_file_format="parquet"` and `parallelized: True` on
+  every resource;
+- `sluice`: `sluice.rest_api_source`, same configuration;
+- `airbyte`: the declarative CDK on an equivalent manifest (extract only; `--with-airbyte`);
+- `floor`: bare aiohttp + orjson + one DuckDB insert from Arrow (see `bench.floor`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+Config = dict[str, Any]
+PAGE_NUMBER = {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": None}
+CONCURRENCY = 8  # sluice's default max_concurrency; the floor and Airbyte use the same
+
+
+@dataclass(frozen=True)
+class Seed:
+    """A seed configuration against its mock, with a rate limit it must respect."""
+
+    connector: str
+    counts: dict[str, int]
+    rate_limit: dict[str, float]  # sluice's client.rate_limit, added to the seed's config
+    options: dict[str, Any] = field(default_factory=dict)  # mock options (an enforced budget)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    group: str  # flat | fanout | cursor | seeds | scale
+    mock: str
+    counts: dict[str, int]
+    latency_ms: float = 0.0
+    config: Callable[[str], Config] | None = None  # origin -> configuration
+    floor: Callable[[str], dict[str, Any]] | None = None  # origin -> bench.floor plan
+    airbyte: Callable[[str], dict[str, Any]] | None = None  # origin -> bench.airbyte spec
+    engines: tuple[str, ...] = ("dlt-tuned", "sluice")
+    reduced: float | None = 0.1  # dlt's defaults run at this fraction of the counts
+    seed: Seed | None = None
+    what: str = ""
+
+    def scaled(self, fraction: float) -> Case:
+        scalable = {"flat", "cursor", "parents"}
+        counts = {k: max(1, int(v * fraction)) if k in scalable else v for k, v in self.counts.items()}
+        return replace(self, counts=counts)
+
+
+def _resource(name: str, path: str, params: dict[str, Any], paginator: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "endpoint": {"path": path, "params": params, "data_selector": "data", "paginator": paginator}}
+
+
+def flat_config(path: str, total: bool) -> Callable[[str], Config]:
+    paginator = {**PAGE_NUMBER, "total_path": "total_pages"} if total else PAGE_NUMBER
+
+    def config(origin: str) -> Config:
+        return {"client": {"base_url": origin + "/"}, "resources": [_resource("flat", path, {"per_page": 100}, paginator)]}
+
+    return config
+
+
+def fanout_config(origin: str) -> Config:
+    children = _resource("children", "parents/{resources.parents.id}/children", {"per_page": 50}, PAGE_NUMBER)
+    return {"client": {"base_url": origin + "/"},
+            "resources": [_resource("parents", "parents", {"per_page": 100}, PAGE_NUMBER), children]}
+
+
+def cursor_config(origin: str) -> Config:
+    paginator = {"type": "json_link", "next_url_path": "next"}
+    return {"client": {"base_url": origin + "/"}, "resources": [_resource("cursor", "cursor", {"limit": 100}, paginator)]}
+
+
+def _pages(count: int, size: int, empty_page: bool) -> int:
+    return -(-count // size) + (1 if empty_page else 0)
+
+
+def flat_floor(path: str, count: int, total: bool) -> Callable[[str], dict[str, Any]]:
+    pages = _pages(count, 100, empty_page=not total)
+
+    def plan(origin: str) -> dict[str, Any]:
+        urls = [f"{origin}/{path}?per_page=100&page={p}" for p in range(1, pages + 1)]
+        return {"concurrency": CONCURRENCY, "selector": "data", "table": "flat", "urls": urls}
+
+    return plan
+
+
+def fanout_floor(parents: int) -> Callable[[str], dict[str, Any]]:
+    def plan(origin: str) -> dict[str, Any]:
+        urls = [f"{origin}/parents?per_page=100&page={p}" for p in range(1, _pages(parents, 100, True) + 1)]
+        children = {"table": "children", "url": origin + "/parents/{id}/children?per_page=50&page={page}", "pages": [1, 2, 3]}
+        return {"concurrency": CONCURRENCY, "selector": "data", "table": "parents", "urls": urls, "children": children}
+
+    return plan
+
+
+def cursor_floor(origin: str) -> dict[str, Any]:
+    return {"concurrency": 1, "selector": "data", "table": "cursor", "next": "next", "url": f"{origin}/cursor?limit=100"}
+
+
+@dataclass(frozen=True)
+class Sizes:
+    flat: int
+    parents: int
+    cursor: int
+    scale: int
+    seeds: dict[str, dict[str, int]]
+    seed_rps: float
+
+
+FULL = Sizes(flat=100_000, parents=500, cursor=20_000, scale=1_000_000, seed_rps=400.0, seeds={
+    "ticketing": {"events": 1000},
+    "tickets": {"tickets": 20_000},
+    "events": {"events": 20_000},
+    "servicedesk": {"tickets": 1000, "assets": 2000, "requesters": 1000},
+    "incidents": {"users": 500, "services": 200, "incidents": 2000, "alerts": 4000},
+})
+QUICK = Sizes(flat=1000, parents=10, cursor=500, scale=5000, seed_rps=400.0, seeds={"tickets": {"tickets": 300}})
+
+
+def build_cases(sizes: Sizes) -> dict[str, list[Case]]:
+    """Cases by group name (what `--cases` selects)."""
+    from . import airbyte
+
+    flat = {"flat": sizes.flat}
+    groups: dict[str, list[Case]] = {
+        "flat": [
+            Case("flat 0ms (short page)", "flat", "bench", flat, 0, flat_config("flat", False),
+                 flat_floor("flat", sizes.flat, False), airbyte.flat_spec("flat", False),
+                 what="page_number; the end is only an empty page"),
+            Case("flat 20ms (short page)", "flat", "bench", flat, 20, flat_config("flat", False),
+                 flat_floor("flat", sizes.flat, False), airbyte.flat_spec("flat", False)),
+            Case("flat 20ms (total)", "flat", "bench", flat, 20, flat_config("flat_total", True),
+                 flat_floor("flat_total", sizes.flat, True), airbyte.flat_spec("flat_total", True),
+                 what="page_number with total_path: total_pages"),
+        ],
+        "fanout": [
+            Case("fan-out 20ms", "fanout", "bench", {"parents": sizes.parents, "children": 100}, 20, fanout_config,
+                 fanout_floor(sizes.parents), airbyte.fanout_spec(), what="parents x 2 pages of 50 children"),
+        ],
+        "cursor": [
+            Case("cursor 0ms", "cursor", "bench", {"cursor": sizes.cursor}, 0, cursor_config, cursor_floor,
+                 airbyte.cursor_spec()),
+            Case("cursor 20ms", "cursor", "bench", {"cursor": sizes.cursor}, 20, cursor_config, cursor_floor,
+                 airbyte.cursor_spec()),
+        ],
+        "seeds": [_seed_case(name, counts, sizes.seed_rps) for name, counts in sizes.seeds.items()],
+        "scale": [
+            Case("scale (flat 0ms)", "scale", "bench", {"flat": sizes.scale}, 0, flat_config("flat", False),
+                 engines=("sluice",), reduced=None, what=f"{sizes.scale:,} records; RSS vs the {sizes.flat:,} run"),
+        ],
+    }
+    return groups
+
+
+def _seed_case(name: str, counts: dict[str, int], rps: float) -> Case:
+    options: dict[str, Any] = {}
+    if name == "servicedesk":  # the mock enforces a budget of its own: 429 + Retry-After beyond it
+        options = {"rate_limit_per_minute": int(rps * 1.25), "rate_window_s": 1.0}
+    seed = Seed(name, counts, {"requests_per_second": rps}, options)
+    return Case(f"seed {name}", "seeds", name, counts, seed=seed, reduced=None, engines=("dlt-tuned", "sluice"),
+                what=f"rate limit {rps:g}/s")
