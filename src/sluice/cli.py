@@ -1,6 +1,8 @@
-"""The `sluice` command: validate | run | demo | mock | bench.
+"""The `sluice` command: validate | run | preview | show | demo | mock | bench.
 
-Exit codes: 0 done, 1 the run failed, 2 the configuration is wrong.
+Exit codes: 0 done, 1 the run failed, 2 the configuration (or the command line) is wrong.
+Output: a live progress table and a summary at a terminal; no live display when stdout is
+not a terminal; with `--log-format json`, JSON lines on stdout and nothing else there.
 """
 
 from __future__ import annotations
@@ -8,115 +10,249 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import subprocess
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
+from rich.padding import Padding
+from rich.table import Table
 
 from .configfile import LoadedConfig, load_config, with_base_url
 from .engine.run import RunOptions
-from .errors import ConfigError, SluiceError
+from .errors import ConfigError, Issue, SluiceError
 
 EXIT_OK, EXIT_RUN, EXIT_CONFIG = 0, 1, 2
+log = logging.getLogger("sluice")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:  # everything after `bench` belongs to the benchmark module
+        return bench(argv[1:], Console())
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help is 0, a wrong command line is 2
+        return int(exc.code or 0)
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_CONFIG
-    _logging(getattr(args, "log_format", "text"), getattr(args, "verbose", False))
+    from .logs import setup
+
+    setup(args.log_format, args.verbose)
     if not args.verbose:
         # dlt warns about columns that only saw nulls on every run; keep the CLI's output readable.
         os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
-    console = Console(stderr=False, width=None if sys.stdout.isatty() else 120)
+    console = Console(width=None if sys.stdout.isatty() else 120)
     try:
         return int(args.handler(args, console))
     except ConfigError as exc:
-        Console(stderr=True).print(f"[bold red]configuration error[/]\n{exc}", markup=True, highlight=False)
+        _report_config_error(exc, args, Console(stderr=True, width=console.width))
         return EXIT_CONFIG
     except SluiceError as exc:
-        Console(stderr=True).print(f"[bold red]run failed[/]: {exc}", markup=True, highlight=False)
+        _report_failure(exc, args)
         return EXIT_RUN
     except KeyboardInterrupt:
         return 130
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sluice", description="Load REST APIs into a database through dlt.")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log requests and retries")
-    sub = parser.add_subparsers(dest="command")
+# -- the command line --------------------------------------------------------------------------
 
-    p = sub.add_parser("validate", help="check a configuration; every problem at once")
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sluice", description="Load REST APIs described in dlt's rest_api dialect into DuckDB (or any dlt destination).",
+        epilog="Start with `sluice demo`; then `sluice validate`, `sluice preview` and `sluice run` your own CONFIG.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = _command(sub, "validate", "check a configuration: every problem at once, with the lines of the file")
     p.add_argument("config", help=".py (defines `source` or `config`), .yaml, .json or .toml")
+    p.add_argument("--check-connection", action="store_true", help="also make one request per resource (auth, paths, selectors)")
+    p.add_argument("--base-url", help="point the configuration at another host for --check-connection")
     p.set_defaults(handler=cmd_validate)
 
-    p = sub.add_parser("run", help="run a configuration into a destination (DuckDB by default)")
+    p = _command(sub, "run", "run a configuration into a destination (DuckDB by default)")
     p.add_argument("config")
     _run_options(p)
     p.set_defaults(handler=cmd_run)
 
-    p = sub.add_parser("demo", help="start a mock seed API, run its seed configuration, load DuckDB")
+    p = _command(sub, "preview", "fetch the first page of a resource: sample rows, inferred schema; loads nothing")
+    p.add_argument("config")
+    p.add_argument("resource", nargs="?", help="resource to preview (default: the first one)")
+    p.add_argument("--base-url", help="point the configuration at another host, e.g. a local mock")
+    p.add_argument("--pages", type=int, default=1, help="pages to fetch (default 1)")
+    p.add_argument("--rows", type=int, default=5, help="sample rows to show (default 5)")
+    p.set_defaults(handler=cmd_preview)
+
+    p = _command(sub, "show", "list the loaded tables with row counts and last load; `show TABLE` prints rows")
+    p.add_argument("table", nargs="?", help="a table (or dataset.table) to print a few rows of")
+    p.add_argument("--pipeline-name", help="the pipeline of `sluice run` (default: the config file's name)")
+    p.add_argument("--duckdb-file", help="the DuckDB file (default: found from the pipeline, or the only one here)")
+    p.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (as given to `sluice run`)")
+    p.add_argument("--limit", type=int, default=10, help="rows to print with TABLE (default 10)")
+    p.set_defaults(handler=cmd_show)
+
+    p = _command(sub, "demo", "start a mock seed API, run its seed configuration, load DuckDB, show a summary")
     p.add_argument("name", nargs="?", default="ticketing", help="ticketing (default), tickets, events, servicedesk, incidents or all")
     p.add_argument("--dir", default="sluice-demo", help="where DuckDB files and dlt state go (default ./sluice-demo)")
     p.add_argument("--max-retry-delay", type=float, default=0.5, help="cap on retry waits, seconds (default 0.5 for the demo)")
+    p.add_argument("--latency-ms", type=float, default=0.0, help="slow every mock response down (to watch the progress)")
     p.set_defaults(handler=cmd_demo)
 
-    p = sub.add_parser("mock", help="serve a mock seed API in the foreground")
-    p.add_argument("name")
+    p = _command(sub, "mock", "serve a mock seed API in the foreground (Ctrl-C stops it)")
+    p.add_argument("name", help="ticketing, tickets, events, servicedesk, incidents or bench")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--count", action="append", default=[], metavar="RESOURCE=N")
+    p.add_argument("--count", action="append", default=[], metavar="RESOURCE=N", help="records of a resource")
     p.add_argument("--latency-ms", type=float, default=0.0)
     p.set_defaults(handler=cmd_mock)
+
+    p = _command(sub, "bench", "run the benchmarks in bench/ (python -m bench ARGS) from a source checkout")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="passed to `python -m bench`")
+    p.set_defaults(handler=cmd_bench)
     return parser
 
 
+def _command(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help)
+    p.add_argument("-v", "--verbose", action="store_true", help="log requests, retries and dlt's own messages")
+    p.add_argument("--log-format", choices=("text", "json"), default="text",
+                   help="json: JSON lines on stdout for schedulers, no live display")
+    return p
+
+
 def _run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--destination", default="duckdb")
+    p.add_argument("--destination", default="duckdb", help="any dlt destination name (default duckdb)")
     p.add_argument("--duckdb-file", help="DuckDB file (default <pipeline-name>.duckdb)")
-    p.add_argument("--dataset-name")
-    p.add_argument("--pipeline-name")
-    p.add_argument("--pipelines-dir", help="where dlt keeps pipeline state")
-    p.add_argument("--resources", help="comma-separated resource names to load")
+    p.add_argument("--dataset-name", help="default: the pipeline name")
+    p.add_argument("--pipeline-name", help="default: the config file's name")
+    p.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default ~/.dlt/pipelines)")
+    p.add_argument("--resources", help="comma-separated resource names to load (their parents are fetched too)")
     p.add_argument("--base-url", help="point the configuration at another host, e.g. a local mock")
     p.add_argument("--max-retry-delay", type=float, help="cap every wait before a retry (seconds)")
     p.add_argument("--max-pages", type=int, help="safety cap of pages per chain")
-    p.add_argument("--summary-json", help="write the run summary as JSON to this file")
-    p.add_argument("--log-format", choices=("text", "json"), default="text")
+    p.add_argument("--summary-json", metavar="FILE", help="write the run summary as JSON to FILE (also when the run fails)")
 
 
-def _logging(fmt: str, verbose: bool) -> None:
-    level = logging.INFO if verbose else logging.WARNING
-    if fmt == "json":
-        from .logs import JsonFormatter
-
-        handler = logging.StreamHandler()
-        handler.setFormatter(JsonFormatter())
-        logging.basicConfig(level=level, handlers=[handler], force=True)
-    else:
-        logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
-
+# -- validate ----------------------------------------------------------------------------------
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     from .config import parse_source
 
-    loaded = load_config(args.config)
-    spec = parse_source(loaded.config)
-    console.print(f"[green]ok[/]: {args.config}: {len(spec.resources)} resources "
-                  f"({', '.join(r.name + (f' <- {r.parent}' if r.parent else '') for r in spec.resources)})")
-    return EXIT_OK
+    missing: list[Issue] = []
+    loaded = load_config(args.config, missing=missing)
+    try:
+        spec = parse_source(with_base_url(loaded.config, args.base_url))
+    except ConfigError as exc:
+        raise ConfigError(missing + exc.issues) from None
+    if missing:
+        raise ConfigError(missing)
+    console.print(f"[green]✓[/] {escape(args.config)}: valid, {len(spec.resources)} resources", highlight=False)
+    console.print(_resource_tree(spec))
+    if not args.check_connection:
+        return EXIT_OK
+    from .preview import check_connection, checks_table
+
+    probes = check_connection(spec)
+    console.print(checks_table(probes))
+    return EXIT_OK if all(p.ok or p.problem == "parent" for p in probes) else EXIT_RUN
+
+
+def _resource_tree(spec: Any) -> Table:
+    from .preview import describe_paginator
+
+    table = Table(box=None, header_style="bold", padding=(0, 1, 0, 0))
+    for column in ("resource", "write", "path", "data_selector", "paginator"):
+        table.add_column(column, no_wrap=column != "paginator")
+    depth: dict[str, int] = {}
+    for resource in _parents_first(spec):
+        depth[resource.name] = depth[resource.parent] + 1 if resource.parent else 0
+        indent = "  " * depth[resource.name] + ("└ " if resource.parent else "")
+        paginator = describe_paginator(resource.endpoint.paginator) if resource.endpoint.paginator else "auto"
+        write = resource.hints.get("write_disposition", "append")
+        write = write.get("disposition", "append") if isinstance(write, dict) else write
+        method = "POST " if resource.endpoint.method == "POST" else ""
+        table.add_row(escape(indent + resource.name) + ("" if resource.selected else " [dim](not loaded)[/]"),
+                      str(write), escape(method + resource.endpoint.path),
+                      escape(resource.endpoint.data_selector or "(detected)"), escape(paginator))
+    return table
+
+
+def _parents_first(spec: Any) -> Iterator[Any]:
+    def walk(parent: str | None) -> Iterator[Any]:
+        for resource in spec.resources:
+            if resource.parent == parent:
+                yield resource
+                yield from walk(resource.name)
+
+    return walk(None)
+
+
+def _report_config_error(exc: ConfigError, args: argparse.Namespace, err: Console) -> None:
+    if args.log_format == "json":
+        log.error("configuration error", extra={"fields": {
+            "event": "config_error", "issues": [{"path": i.path, "message": i.message, "hint": i.hint} for i in exc.issues]}})
+        return
+    file = Path(args.config) if getattr(args, "config", None) else None
+    out = Console(width=err.width) if args.command == "validate" else err  # validate's answer is its output
+    print_issues(exc, file, out)
+
+
+def print_issues(exc: ConfigError, file: Path | None, out: Console) -> None:
+    """Every problem: its path, what is wrong, the hint, and the lines of the file around it.
+    Problems with one cause (a bad value in resource_defaults) are shown once, with every path."""
+    count = len(exc.issues)
+    where = f" in {escape(str(file))}" if file else ""
+    out.print(f"[bold red]✗ {count} problem{'s' if count != 1 else ''}[/]{where}", highlight=False)
+    for n, (paths, issue, found) in enumerate(_grouped(exc.issues, file), 1):
+        place = f"[cyan]{escape(paths[0])}[/]: " if paths[0] else ""
+        out.print(f"\n[bold]{n}.[/] {place}{escape(issue.message)}", highlight=False)
+        if len(paths) > 1:
+            out.print(f"   [dim]also {escape(', '.join(paths[1:]))}[/]", highlight=False)
+        if issue.hint:
+            out.print(f"   [green]→ {escape(issue.hint)}[/]", highlight=False)
+        if found is not None and file is not None:
+            line, syntax = found
+            out.print(f"   [dim]{escape(file.name)}, line {line}:[/]", highlight=False)
+            out.print(Padding(syntax, (0, 0, 0, 3), expand=False))
+
+
+def _grouped(issues: list[Issue], file: Path | None) -> list[tuple[list[str], Issue, Any]]:
+    from .snippets import snippet
+
+    groups: dict[Any, tuple[list[str], Issue, Any]] = {}
+    for issue in issues:
+        found = snippet(file, issue.path) if file is not None and file.is_file() and issue.path else None
+        key = (issue.message, issue.hint, found[0]) if found is not None else id(issue)
+        groups.setdefault(key, ([], issue, found))[0].append(issue.path)
+    return list(groups.values())
+
+
+def _report_failure(exc: SluiceError, args: argparse.Namespace) -> None:
+    if args.log_format == "json":
+        log.error("run failed: %s", exc, extra={"fields": {"event": "run_failed", "error": str(exc)}})
+        return
+    err = Console(stderr=True)
+    err.print(f"[bold red]✗ run failed[/]: {escape(str(exc))}", highlight=False)
+    err.print("[dim]nothing of this run was committed; fix the cause and run again "
+              "(-v logs every request and retry)[/]", highlight=False)
+
+
+# -- run -----------------------------------------------------------------------------------------
+
+def _load(config: str, base_url: str | None) -> LoadedConfig:
+    loaded = load_config(config)
+    return LoadedConfig(with_base_url(loaded.config, base_url), loaded.kwargs, loaded.path)
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from . import runner
-    from .summary import print_summary, write_summary_json
 
-    loaded = load_config(args.config)
-    loaded = LoadedConfig(with_base_url(loaded.config, args.base_url), loaded.kwargs, loaded.path)
+    loaded = _load(args.config, args.base_url)
     name = args.pipeline_name or Path(args.config).stem
     target = runner.Target(
         pipeline_name=name, destination=args.destination, dataset_name=args.dataset_name,
@@ -124,17 +260,124 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         resources=tuple(r.strip() for r in (args.resources or "").split(",") if r.strip()),
     )
     options = RunOptions(max_pages=args.max_pages, max_retry_delay=args.max_retry_delay)
-    result = runner.run(loaded, target, options)
-    print_summary(result, console, title=f"sluice run {name}")
-    if args.summary_json:
-        write_summary_json(result, args.summary_json)
+    return execute(loaded, target, options, args, console, f"sluice run {name}")
+
+
+def execute(loaded: LoadedConfig, target: Any, options: RunOptions, args: argparse.Namespace, console: Console,
+            title: str) -> int:
+    """Run with progress, then the summary (table, JSON line, --summary-json); shared with demo."""
+    from . import runner
+    from .progress import watcher
+
+    seen = _Seen(watcher(args.log_format, console, title))
+    try:
+        result = runner.run(loaded, target, options, seen.watch)
+    except SluiceError as exc:
+        if getattr(args, "summary_json", None):
+            _write_failed_summary(args.summary_json, exc, seen.source)
+        raise
+    _finish(result, args, console, title)
+    return EXIT_OK
+
+
+class _Seen:
+    """Wraps the progress watcher and keeps the source, so a failed run can still report stats."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.source: Any = None
+
+    @contextmanager
+    def watch(self, source: Any) -> Iterator[None]:
+        self.source = source
+        if self.inner is None:
+            yield
+            return
+        with self.inner(source):
+            yield
+
+
+def _finish(result: Any, args: argparse.Namespace, console: Console, title: str) -> None:
+    from .summary import print_summary, summary_dict, write_summary_json
+
+    if args.log_format == "json":
+        data = summary_dict(result)
+        log.info("run finished: %d rows in %.2fs", sum(result.rows.values()), result.seconds,
+                 extra={"fields": {"event": "run_finished", "status": "ok"} | data})
+        counts = data["rows_in_destination"]
+    else:
+        counts = print_summary(result, console, title=title)
+    if getattr(args, "summary_json", None):
+        write_summary_json(result, args.summary_json, counts)
+
+
+def _write_failed_summary(path: str, exc: BaseException, source: Any) -> None:
+    import json
+
+    runs = getattr(getattr(source, "sluice_runtime", None), "runs", None)
+    stats = runs[-1].stats.as_dict() if runs else {}
+    with open(path, "w") as handle:
+        json.dump({"status": "failed", "error": str(exc)} | stats, handle, indent=2)
+
+
+# -- preview, show, demo, mock, bench ------------------------------------------------------------
+
+def cmd_preview(args: argparse.Namespace, console: Console) -> int:
+    from .config import parse_source
+    from .preview import infer_tables, print_problem, print_probe_header, probe, sample_table, schema_table
+
+    loaded = _load(args.config, args.base_url)
+    spec = parse_source(loaded.config)
+    name = args.resource or spec.resources[0].name
+    if name not in [r.name for r in spec.resources]:
+        from .config.reader import suggest
+
+        known = [r.name for r in spec.resources]
+        raise ConfigError([Issue("RESOURCE", f"no resource {name!r}", suggest(name, known) or f"resources: {', '.join(known)}")])
+    probes = probe(spec, name, max(args.pages, 1))
+    for p in probes[:-1]:
+        console.print(f"[dim]parent {escape(p.resource)}: {escape(p.url)} -> {p.status}, "
+                      f"{len(p.records)} records; its first record feeds {escape(name)}[/]", highlight=False)
+    last = probes[-1]
+    if not last.ok:
+        print_problem(last, console)
+        return EXIT_RUN
+    print_probe_header(last, console)
+    if last.records:
+        shapes = infer_tables(spec.resource(name), last.records, loaded.kwargs)
+        root = next((s for s in shapes if s.parent is None), None)
+        if root is not None:
+            console.print(sample_table(root, args.rows))
+        console.print(schema_table(shapes))
+    others = [r.name for r in spec.resources if r.name != name]
+    console.print(f"[dim]nothing was loaded. Other resources: {escape(', '.join(others)) or '-'}; "
+                  f"`sluice preview {escape(args.config)} NAME` shows one.[/]", highlight=False)
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace, console: Console) -> int:
+    from .show import connect, find_databases, print_rows, print_tables
+
+    found = find_databases(args.duckdb_file, args.pipeline_name, args.pipelines_dir)
+    if args.table and len(found) > 1:
+        files = ", ".join(str(w.database) for w in found)
+        raise ConfigError([Issue("--duckdb-file", f"several DuckDB files here ({files})", "say which one holds the table")])
+    for where in found:
+        con = connect(where)
+        try:
+            if args.table:
+                print_rows(con, where, args.table, args.limit, console)
+            else:
+                print_tables(con, where, console)
+        finally:
+            con.close()
     return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace, console: Console) -> int:
     from .demo import run_demo
 
-    return run_demo(args.name, Path(args.dir), args.max_retry_delay, console)
+    return run_demo(args, console)
 
 
 def cmd_mock(args: argparse.Namespace, console: Console) -> int:
@@ -151,6 +394,19 @@ def cmd_mock(args: argparse.Namespace, console: Console) -> int:
         kwargs["faults"] = {"*": Fault(latency_ms=args.latency_ms)}
     serve_forever(args.name, args.port, host=args.host, **kwargs)
     return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace, console: Console) -> int:
+    return bench(args.args, console)
+
+
+def bench(argv: list[str], console: Console) -> int:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "bench" / "__main__.py").is_file():
+        console.print("`sluice bench` runs the benchmarks in bench/ of a source checkout (git clone, "
+                      "`pip install -e '.[bench]'`, then `sluice bench`); this installation has none.")
+        return EXIT_RUN
+    return subprocess.call([sys.executable, "-m", "bench", *argv], cwd=root)
 
 
 if __name__ == "__main__":
