@@ -37,12 +37,16 @@ class Run:
     arrow_pages: int
 
 
-def load(tmp_path: Path, name: str, pages: list[list[dict[str, Any]]], hints: TableHints, *, arrow: bool, runs: int = 1, table: str = "events") -> Run:
+Pages = list[list[dict[str, Any]]]
+
+
+def load(tmp_path: Path, name: str, runs: list[Pages], hints: TableHints, *, arrow: bool, table: str = "events", extract_only: bool = False) -> Run:
+    """Runs one pipeline once per entry of `runs`, each run yielding those pages."""
     db = tmp_path / f"{name}.duckdb"
     pipeline = dlt.pipeline(pipeline_name=name, pipelines_dir=str(tmp_path / "pipelines"), destination=dlt.destinations.duckdb(str(db)), dataset_name="data")
     state: dict[str, Any] = {"fallback": None, "arrow_pages": 0}
 
-    def pages_of() -> Iterator[Any]:
+    def pages_of(pages: Pages) -> Iterator[Any]:
         writer = ArrowPageWriter(table, hints)
         for page in pages:
             if not arrow:
@@ -57,7 +61,7 @@ def load(tmp_path: Path, name: str, pages: list[list[dict[str, Any]]], hints: Ta
                 state["arrow_pages"] += 1 if items else 0
                 yield from items
 
-    for _ in range(runs):
+    for pages in runs:
         resource = dlt.resource(
             pages_of,
             name=table,
@@ -66,15 +70,21 @@ def load(tmp_path: Path, name: str, pages: list[list[dict[str, Any]]], hints: Ta
             columns=dict(hints.columns) or None,  # type: ignore[arg-type]
             max_table_nesting=hints.max_table_nesting,
         )
-        pipeline.run(resource(), loader_file_format="parquet")
+        if extract_only:
+            pipeline.extract(resource(pages))
+        else:
+            pipeline.run(resource(pages), loader_file_format="parquet")
     return Run(pipeline, db, state["fallback"], state["arrow_pages"])
 
 
 def schema_view(run: Run) -> dict[str, Any]:
-    """Every data table: parent and complete columns with their dlt schema, in order."""
+    """Every data table: parent and complete columns with their dlt schema, in order.
+
+    A column that the user's hints made complete has no `nullable` in dlt's schema; Arrow
+    fields always say it. Both mean nullable, so a missing `nullable` reads as True."""
     view = {}
     for table in run.pipeline.default_schema.data_tables():
-        columns = [(name, dict(sorted(col.items()))) for name, col in table["columns"].items() if col.get("data_type")]
+        columns = [(name, dict(sorted({"nullable": True, **col}.items()))) for name, col in table["columns"].items() if col.get("data_type")]
         view[table["name"]] = {"parent": table.get("parent"), "columns": columns}
     return view
 
@@ -135,10 +145,12 @@ def _values(row: dict[str, Any], table: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def compare(tmp_path: Path, pages: list[list[dict[str, Any]]], hints: TableHints = TableHints(), *, runs: int = 1) -> Run:
-    """Loads `pages` both ways, asserts the results are the same, returns the Arrow run."""
-    a = load(tmp_path, "dicts", pages, hints, arrow=False, runs=runs)
-    b = load(tmp_path, "arrow", pages, hints, arrow=True, runs=runs)
+def compare(tmp_path: Path, pages: Pages, hints: TableHints = TableHints(), *, runs: int = 1, later: list[Pages] = ()) -> Run:  # type: ignore[assignment]
+    """Loads `pages` both ways (`runs` times, then the `later` runs), asserts the results
+    are the same, returns the Arrow run."""
+    all_runs = [pages] * runs + list(later)
+    a = load(tmp_path, "dicts", all_runs, hints, arrow=False)
+    b = load(tmp_path, "arrow", all_runs, hints, arrow=True)
     assert schema_view(b) == schema_view(a)
     assert duckdb_types(b) == duckdb_types(a)
     assert content(b) == content(a)
@@ -206,3 +218,135 @@ EMPTY_PAGES = [[], [{"id": 1, "a": 1}], [], [{"id": 2, "a": None}]]
 )
 def test_same_tables_as_dlt(tmp_path: Path, pages: list[list[dict[str, Any]]]) -> None:
     on_arrow(compare(tmp_path, pages))
+
+
+def falls_back(run: Run, reason: str) -> None:
+    assert run.fallback is not None and reason in run.fallback, run.fallback
+
+
+NESTED_FOR_MERGE = [
+    [{"id": 1, "v": "a", "items": [{"k": 1, "tags": ["x", "y"]}, {"k": 2}], "meta": {"m": 1}}, {"id": 2, "v": "b", "items": []}],
+    [{"id": 3, "v": "c", "items": [{"k": 3, "tags": ["z"]}]}, {"id": 1, "v": "a2", "items": [{"k": 9}]}],
+]
+
+
+def test_merge_twice_leaves_no_duplicates(tmp_path: Path) -> None:
+    hints = TableHints(write_disposition="merge", primary_key=("id",))
+    twice = compare(tmp_path, NESTED_FOR_MERGE, hints, runs=2)
+    on_arrow(twice)
+    once = load(tmp_path / "once", "once", [NESTED_FOR_MERGE], hints, arrow=True)
+    assert _counts(twice) == _counts(once)
+    assert _counts(once)["events"] == 3
+
+
+def _counts(run: Run) -> dict[str, int]:
+    with duckdb.connect(str(run.db), read_only=True) as con:
+        return {t: con.execute(f"select count(*) from data.{t}").fetchone()[0] for t in ("events", "events__items", "events__items__tags")}
+
+
+def test_merge_across_pages_and_runs(tmp_path: Path) -> None:
+    hints = TableHints(write_disposition="merge", primary_key=("id",))
+    on_arrow(compare(tmp_path, NESTED_FOR_MERGE, hints, later=[[NESTED_FOR_MERGE[1]]]))
+
+
+def test_replace(tmp_path: Path) -> None:
+    on_arrow(compare(tmp_path, ARRAYS_OF_OBJECTS, TableHints(write_disposition="replace"), runs=2))
+
+
+def test_root_key_without_merge(tmp_path: Path) -> None:
+    on_arrow(compare(tmp_path, ARRAYS_OF_OBJECTS, TableHints(root_key=True)))
+
+
+DEEP = [[
+    {"id": 1, "a": {"b": {"c": {"d": 1}}, "list": [1, 2]}, "rows": [{"x": {"y": 1}, "inner": [{"z": [{"q": 1}, {"q": 2}]}]}], "grid": [[1], [2, 3]]},
+    {"id": 2, "a": {"b": None}, "rows": [{"x": None, "inner": []}], "grid": [[]]},
+]]
+
+
+@pytest.mark.parametrize("nesting", [0, 1, 2, 3])
+def test_max_table_nesting(tmp_path: Path, nesting: int) -> None:
+    pages = [[{k: v for k, v in r.items() if nesting >= 3 or k != "rows"} for r in DEEP[0]]]
+    on_arrow(compare(tmp_path, pages, TableHints(max_table_nesting=nesting)))
+
+
+def test_user_column_hints(tmp_path: Path) -> None:
+    pages = [[
+        {"id": 1, "when": "2024-01-01T00:00:00Z", "amount": 3, "payload": {"a": 1}, "code": 7, "note": None},
+        {"id": 2, "when": "later", "amount": 2.5, "payload": {"b": [1, 2]}, "code": 8, "note": "n"},
+    ]]
+    columns = {
+        "when": {"data_type": "text"},
+        "amount": {"data_type": "double"},
+        "payload": {"data_type": "json"},
+        "code": {"data_type": "text"},
+        "note": {"data_type": "text", "nullable": True},
+        "never": {"data_type": "bigint"},
+        "id": {"nullable": False},
+    }
+    on_arrow(compare(tmp_path, pages, TableHints(columns=columns, primary_key=("id",), write_disposition="merge")))
+
+
+def test_all_null_column_is_created_when_a_value_comes(tmp_path: Path) -> None:
+    pages = [[{"id": 1, "later": None, "obj": None}], [{"id": 2, "later": None}], [{"id": 3, "later": 5, "obj": {"a": "x"}}]]
+    on_arrow(compare(tmp_path, pages))
+
+
+# ---------------------------------------------------------------------------------------
+# cases that go the dict path: the whole resource falls back, and the result is still dlt's
+
+
+def test_type_drift_across_pages_falls_back_and_matches(tmp_path: Path) -> None:
+    pages = [[{"id": 1, "phone": 123}], [{"id": 2, "phone": "n/a"}], [{"id": 3, "phone": 5}]]
+    run = compare(tmp_path, pages)
+    falls_back(run, "string values in a bigint column")
+    assert run.arrow_pages == 1
+    assert "phone__v_text" in run.pipeline.default_schema.tables["events"]["columns"]
+
+
+def test_type_drift_across_runs_falls_back_and_matches(tmp_path: Path) -> None:
+    run = compare(tmp_path, [[{"id": 1, "phone": 123, "at": "2024-01-01T00:00:00Z"}]], later=[[[{"id": 2, "phone": 1.5, "at": "soon"}]]])
+    falls_back(run, "double values in a bigint column")
+
+
+def test_int_then_float_in_one_page_falls_back(tmp_path: Path) -> None:
+    falls_back(compare(tmp_path, [[{"v": 1}, {"v": 2.5}]]), "double values in a bigint column")
+
+
+def test_float_then_int_stays_on_arrow(tmp_path: Path) -> None:
+    on_arrow(compare(tmp_path, [[{"v": 1.5}, {"v": 2}], [{"v": 3}]]))
+
+
+def test_timestamp_then_text_falls_back(tmp_path: Path) -> None:
+    falls_back(compare(tmp_path, [[{"at": "2024-01-01T00:00:00Z"}, {"at": "soon"}]]), "RFC 3339")
+
+
+def extracted(tmp_path: Path, pages: Pages, hints: TableHints = TableHints()) -> Run:
+    """Extract only: for pages that dlt itself cannot normalize or load."""
+    return load(tmp_path, "arrow", [pages], hints, arrow=True, extract_only=True)
+
+
+def test_large_ints_fall_back(tmp_path: Path) -> None:
+    # dlt 1.31 itself fails on these in normalize; the fallback keeps its behaviour
+    falls_back(extracted(tmp_path, [[{"id": 1, "big": 2**63 + 1}]]), "pyarrow cannot type the page")
+
+
+def test_mixed_list_falls_back(tmp_path: Path) -> None:
+    falls_back(compare(tmp_path, [[{"id": 1, "l": [1, {"q": 2}]}]]), "pyarrow cannot type the page")
+
+
+def test_colliding_keys_fall_back(tmp_path: Path) -> None:
+    falls_back(compare(tmp_path, [[{"userName": "a", "user_name": "b"}, {"userName": "c"}]]), "collide on column 'user_name'")
+
+
+def test_mixed_scalar_and_object_fall_back(tmp_path: Path) -> None:
+    falls_back(compare(tmp_path, [[{"id": 1, "m": {"a": 1}}, {"id": 2, "m": "flat"}]]), "pyarrow cannot type the page")
+
+
+def test_dlt_columns_in_data_fall_back(tmp_path: Path) -> None:
+    falls_back(compare(tmp_path, [[{"id": 1, "_dlt_id": "mine"}]]), "dlt's own columns")
+
+
+def test_null_primary_key_goes_to_dlt(tmp_path: Path) -> None:
+    # dlt refuses it in normalize ("Cannot coerce NULL"); it must see the dicts to say so
+    hints = TableHints(write_disposition="merge", primary_key=("id",))
+    falls_back(extracted(tmp_path, [[{"id": 1}], [{"id": None, "x": 1}]], hints), "null in not-null column 'id'")
