@@ -219,6 +219,7 @@ def _endpoint(ep: Reader, base: dict[str, Any], seed: bool) -> EndpointSpec | No
         data=ep.raw.get("data"), headers=freeze({**base["headers"], **ep.mapping("headers")}),
         paginator=paginator, data_selector=selector, response_actions=_actions(ep),
         incremental=_incremental(ep, params), auth=auth, retry=_retry(ep, base),
+        max_concurrency=ep.int("max_concurrency", minimum=1), timeout=ep.number("timeout", minimum=0.001),
     )
 
 

@@ -88,6 +88,8 @@ class EndpointSpec:
     incremental: IncrementalSpec | None = None
     auth: Any = None
     retry: RetrySpec = field(default_factory=RetrySpec)
+    max_concurrency: int | None = None  # requests in flight for this resource (within the source's)
+    timeout: float | None = None  # seconds for one exchange, replacing the client's
 
 
 @dataclass(frozen=True)

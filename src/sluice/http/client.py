@@ -7,6 +7,7 @@ waiting to retry, so a backing-off request does not block the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Mapping
@@ -52,12 +53,15 @@ class _Raw:
 class HttpClient:
     """Sends page requests for one source run. Use as `async with HttpClient(...) as http`."""
 
-    def __init__(self, spec: HttpSpec, stats: RunStats, secrets: tuple[str, ...], pacer: Pacer | None = None) -> None:
+    def __init__(self, spec: HttpSpec, stats: RunStats, secrets: tuple[str, ...], pacer: Pacer | None = None,
+                 delay_cap: float | None = None) -> None:
         self.spec = spec
+        self.delay_cap = delay_cap
         self.stats = stats
         self.secrets = secrets
         self.pacer = pacer or Pacer(spec.rate_limit)
         self._permits = asyncio.Semaphore(spec.max_concurrency)
+        self._by_resource: dict[str, asyncio.Semaphore] = {}
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> HttpClient:
@@ -106,10 +110,10 @@ class HttpClient:
         if endpoint.auth is not None:
             request = await endpoint.auth.apply(request, self.session)
         await self._acquire(stats)
-        async with self._permits:
+        async with self._permits, self._resource_permits(endpoint, stats.name):
             self._enter(stats)
             try:
-                return await self._send(request, stats)
+                return await self._send(request, stats, endpoint.timeout)
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
                 # ValueError: aiohttp raises it for some malformed responses
                 raise RetryableError(f"{type(exc).__name__}: {self.safe(str(exc)) or 'no details'}") from None
@@ -121,9 +125,18 @@ class HttpClient:
         await self.pacer.acquire()
         stats.rate_limit_wait += self.pacer.clock() - started  # live, for the progress display
 
-    async def _send(self, request: PageRequest, stats: ResourceStats) -> _Raw:
+    def _resource_permits(self, endpoint: EndpointSpec, name: str) -> asyncio.Semaphore | contextlib.nullcontext[None]:
+        if endpoint.max_concurrency is None:
+            return contextlib.nullcontext()
+        if name not in self._by_resource:
+            self._by_resource[name] = asyncio.Semaphore(endpoint.max_concurrency)
+        return self._by_resource[name]
+
+    async def _send(self, request: PageRequest, stats: ResourceStats, timeout: float | None = None) -> _Raw:
         url = URL(request.url, encoded=True).update_query(_query(request.params)) if request.params else URL(request.url, encoded=True)
         kwargs: dict[str, Any] = {"headers": dict(request.headers)}
+        if timeout is not None:
+            kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout)
         if request.json is not None:
             kwargs["data"] = orjson.dumps(request.json)
             kwargs["headers"].setdefault("Content-Type", "application/json")
@@ -193,6 +206,8 @@ class HttpClient:
         return HTTPStatusError(f"gave up after {attempts} attempts: {exc}", url=self._url(request), status=exc.status, attempts=attempts)
 
     def _wait(self, exc: RetryableError, computed: float, cap: float) -> float:
+        if self.delay_cap is not None:
+            cap = min(cap, self.delay_cap)
         if exc.retry_after is not None:
             return min(exc.retry_after, cap)
         return min(computed * random.uniform(0.5, 1.0), cap)  # jitter spreads retries of many chains
