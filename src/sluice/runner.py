@@ -64,7 +64,8 @@ def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None,
     pipeline = dlt.pipeline(
         pipeline_name=target.pipeline_name,
         destination=_destination(target),
-        dataset_name=target.dataset_name or target.pipeline_name,
+        # dlt's default: a dataset named like the DuckDB file (its catalog) makes DuckDB references ambiguous
+        dataset_name=target.dataset_name or f"{target.pipeline_name}_dataset",
         pipelines_dir=target.pipelines_dir,
     )
     started = time.monotonic()
