@@ -67,6 +67,7 @@ def make_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> SeedEnv:
     """dlt's data dir and the working directory inside tmp_path; nothing leaks between tests.
     Each test module wraps this in its `env` fixture."""
     monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
+    monkeypatch.setenv("RUNTIME__DLTHUB_TELEMETRY", "false")  # no network: dlt would phone home
     monkeypatch.chdir(tmp_path)
     return SeedEnv(tmp_path, monkeypatch)
 
