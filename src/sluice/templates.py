@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -66,12 +66,39 @@ def _defined(value: Any) -> Any:
 
 def _compile(source: str) -> tuple[str, Any]:
     try:
+        _check_allowed(source, _ENV.parse(source))
         whole = _WHOLE.match(source)
         if whole and "{{" not in whole.group("expr") and "}}" not in whole.group("expr"):
             return "expr", _ENV.compile_expression(whole.group("expr"), undefined_to_none=False)
         return "text", _ENV.from_string(source)
     except TemplateSyntaxError as exc:
         raise TemplateError(f"template {source!r} does not compile: {exc.message}") from None
+
+
+_LOADING = (nodes.Import, nodes.FromImport, nodes.Include, nodes.Extends)
+
+
+def _check_allowed(source: str, tree: nodes.Template) -> None:
+    """Refuse at compile time what the sandbox would refuse on the first response: a
+    configuration that can never run is a configuration error, reported before any request.
+    Single-underscore names stay allowed (`last_record._id` reads a JSON key)."""
+    for node in tree.find_all(_LOADING):
+        raise TemplateError(f"template {source!r} is not allowed: templates cannot load other templates or files "
+                            f"({type(node).__name__.lower()})")
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        name = _accessed_name(node)
+        if name is not None and "__" in name:
+            raise TemplateError(f"template {source!r} is not allowed: access to the internal attribute {name!r}")
+
+
+def _accessed_name(node: nodes.Node) -> str | None:
+    if isinstance(node, nodes.Getattr):
+        return str(node.attr)
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+        return node.arg.value
+    if isinstance(node, nodes.Filter) and node.name == "attr" and node.args and isinstance(node.args[0], nodes.Const):
+        return str(node.args[0].value)
+    return None
 
 
 def is_template(value: Any) -> bool:
@@ -88,7 +115,7 @@ class CaseInsensitiveHeaders(dict[str, Any]):
     def __getitem__(self, key: str) -> Any:
         return super().__getitem__(key.lower())
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         return super().get(key.lower(), default)
 
     def __getattr__(self, name: str) -> Any:
