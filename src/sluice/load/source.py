@@ -10,10 +10,12 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import dlt
+from dlt.common.exceptions import DltException
 from dlt.extract import DltResource, DltSource, Incremental
 
 from ..config.specs import IncrementalSpec, ResourceSpec, SourceSpec
 from ..engine.run import RunOptions
+from ..errors import ConfigError, Issue
 from .runtime import SourceRuntime
 
 _LAST_VALUE_FUNCS = {"max": max, "min": min}
@@ -34,7 +36,16 @@ def build_source(spec: SourceSpec, *, name: str | None = None, section: str | No
 
 
 def build_resources(spec: SourceSpec, runtime: SourceRuntime) -> list[DltResource]:
-    resources = [_resource(r, runtime) for r in spec.resources]
+    resources, issues = [], []
+    for resource in spec.resources:
+        try:
+            resources.append(_resource(resource, runtime))
+        except (ValueError, TypeError, DltException) as exc:
+            # dlt checks some hints (merge strategy, column shapes) only when the resource is made:
+            # still a configuration error, reported with the others, never a bare traceback.
+            issues.append(Issue(f"resource '{resource.name}'", f"dlt rejects the resource hints: {exc}"))
+    if issues:
+        raise ConfigError(issues)
     return [*resources, *spec.extra_resources]
 
 
