@@ -6,6 +6,7 @@ Nothing downstream reads the user's dict: it is read here, once, and never mutat
 from __future__ import annotations
 
 import graphlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,7 +37,8 @@ def parse_source(config: Any) -> SourceSpec:
         raise ConfigError([Issue("", f"the configuration must be a dict, got {type(config).__name__}")])
     top = Reader(config, "", issues)
     top.check_keys(keys.TOP, "the configuration")
-    client = top.child("client", required=True) or Reader({}, "client", issues)
+    # A missing client is one problem, not also a missing base_url: its stand-in reports nowhere.
+    client = top.child("client", required=True) or Reader({}, "client", [])
     seed = uses_seed_dialect(config)
     base = _client_defaults(client, seed)
     defaults = top.get("resource_defaults", dict, {}) or {}
@@ -49,11 +51,40 @@ def parse_source(config: Any) -> SourceSpec:
     resources, extra = _merged_resources(raw_list, defaults, issues)
     specs = _parse_resources(resources, base, seed, issues)
     if issues:
-        raise ConfigError(issues)
+        raise ConfigError(_blame_defaults(issues, defaults, raw_list))
     return SourceSpec(
         base_url=base["base_url"], headers=freeze(base["headers"]), resources=tuple(specs),
         http=base["http"], extra_resources=tuple(extra),
     )
+
+
+_RESOURCE_KEY = re.compile(r"^resources\[(\d+)\]\.(endpoint\.)?([^.\[]+)(.*)$")
+
+
+def _blame_defaults(issues: list[Issue], defaults: Mapping[str, Any], raw_list: list[Any]) -> list[Issue]:
+    """A problem in a key that resources took from `resource_defaults` is reported once, at
+    `resource_defaults...` where it was written, not once per resource at a path the user never wrote."""
+    out: list[Issue] = []
+    for issue in issues:
+        moved = _moved_to_defaults(issue, defaults, raw_list)
+        if moved not in out:
+            out.append(moved)
+    return out
+
+
+def _moved_to_defaults(issue: Issue, defaults: Mapping[str, Any], raw_list: list[Any]) -> Issue:
+    match = _RESOURCE_KEY.match(issue.path)
+    if not defaults or match is None or int(match[1]) >= len(raw_list):
+        return issue
+    index, in_endpoint, key, rest = int(match[1]), match[2] or "", match[3], match[4]
+    own = normalize_resource(raw_list[index])
+    own_scope = own.get("endpoint") if in_endpoint and isinstance(own, Mapping) else own
+    default_scope = defaults.get("endpoint") if in_endpoint else defaults
+    if not isinstance(default_scope, Mapping) or key not in default_scope:
+        return issue
+    if isinstance(own_scope, Mapping) and key in own_scope:
+        return issue
+    return Issue(f"resource_defaults.{in_endpoint}{key}{rest}", issue.message, issue.hint)
 
 
 def uses_seed_dialect(config: Mapping[str, Any]) -> bool:
@@ -72,7 +103,7 @@ def uses_seed_dialect(config: Mapping[str, Any]) -> bool:
 
 
 def _client_defaults(client: Reader, seed: bool) -> dict[str, Any]:
-    client.check_keys(keys.CLIENT, "client")
+    client.check_keys([*keys.CLIENT, "session"], "client")  # session gets its own message below
     if "session" in client.raw:
         client.problem("session", "a requests session has no meaning in sluice",
                        "use client keys timeout, max_concurrency, rate_limit, headers and auth instead")
@@ -158,7 +189,8 @@ def _strip(path: Any) -> str:
 
 def _resource(reader: Reader, base: dict[str, Any], seed: bool, known: tuple[Any, ...]) -> ResourceSpec | None:
     name = reader.raw["name"]
-    ep = reader.child("endpoint") or Reader({}, reader.at("endpoint"), reader.issues)
+    # An endpoint of the wrong type is one problem, not also a missing path.
+    ep = reader.child("endpoint") or Reader({}, reader.at("endpoint"), [])
     ep.check_keys(keys.ENDPOINT, "an endpoint")
     endpoint = _endpoint(ep, base, seed)
     bindings, parent = _bindings(ep, name, endpoint, known)
