@@ -102,7 +102,7 @@ def _load_python(file: Path) -> LoadedConfig:
         return None
 
     original = sluice.rest_api_source
-    sluice.rest_api_source = capture  # type: ignore[assignment]
+    sluice.rest_api_source = capture
     try:
         namespace = runpy.run_path(str(file), run_name="__sluice_config__")
     except ConfigError:
@@ -111,7 +111,7 @@ def _load_python(file: Path) -> LoadedConfig:
         raise ConfigError([Issue(str(file), f"a secret or config value is missing: {exc}",
                                  "set it as an environment variable (e.g. API_KEY) or in .dlt/secrets.toml")]) from None
     finally:
-        sluice.rest_api_source = original  # type: ignore[assignment]
+        sluice.rest_api_source = original
     if captured:
         config, kwargs = captured[-1]
         return LoadedConfig(config, kwargs, file)

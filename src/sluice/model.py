@@ -86,7 +86,9 @@ def parse_link_header(value: str) -> dict[str, dict[str, str]]:
 
 def _split_links(value: str) -> list[str]:
     # Commas may appear inside <...> URLs, so split only between entries.
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in value:
         if char == "<":
             depth += 1

@@ -66,7 +66,7 @@ def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None,
         destination=_destination(target),
         # dlt's default: a dataset named like the DuckDB file (its catalog) makes DuckDB references ambiguous
         dataset_name=target.dataset_name or f"{target.pipeline_name}_dataset",
-        pipelines_dir=target.pipelines_dir,
+        pipelines_dir=target.pipelines_dir,  # type: ignore[arg-type]  # None: dlt's default
     )
     started = time.monotonic()
     try:
@@ -75,7 +75,8 @@ def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None,
     except Exception as exc:
         raise unwrap(exc) from None
     stats = _stats(source)
-    rows = dict(pipeline.last_trace.last_normalize_info.row_counts) if pipeline.last_trace.last_normalize_info else {}
+    trace = pipeline.last_trace
+    rows = dict(trace.last_normalize_info.row_counts) if trace and trace.last_normalize_info else {}
     rows = {t: n for t, n in rows.items() if not t.startswith("_dlt")}
     return RunResult(pipeline, stats, rows, _table_resources(pipeline), time.monotonic() - started, info)
 
@@ -104,7 +105,8 @@ def _stats(source: Any) -> RunStats:
     runtime = getattr(source, "sluice_runtime", None)
     if runtime is None or not runtime.runs:
         return RunStats()
-    return runtime.runs[-1].stats
+    stats: RunStats = runtime.runs[-1].stats
+    return stats
 
 
 def _table_resources(pipeline: Any) -> dict[str, str]:

@@ -165,7 +165,7 @@ def parse_auth(raw: Any, reader: Reader, key: str) -> Auth | None:
         reader.problem(key, f"expected an auth dict or instance, got {type(raw).__name__}")
         return None
     sub = Reader(raw, reader.at(key), reader.issues)
-    kind = raw.get("type") or ("bearer" if "token" in raw else None)
+    kind = str(raw.get("type") or ("bearer" if "token" in raw else ""))
     kind = ALIASES.get(kind, kind)
     if kind not in KEYS:
         options = sorted([*KEYS, *ALIASES])

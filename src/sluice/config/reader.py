@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -24,33 +25,33 @@ def type_name(value: Any) -> str:
 class Reader:
     """Typed access to one raw mapping; problems go to a shared list with their path."""
 
-    def __init__(self, raw: Mapping[str, Any], path: str, issues: list[Issue]) -> None:
+    def __init__(self, raw: Mapping[builtins.str, Any], path: builtins.str, issues: list[Issue]) -> None:
         self.raw = raw
         self.path = path
         self.issues = issues
 
-    def at(self, key: str | int) -> str:
-        if isinstance(key, int):
+    def at(self, key: builtins.str | builtins.int) -> str:
+        if isinstance(key, builtins.int):
             return f"{self.path}[{key}]"
         return f"{self.path}.{key}" if self.path else key
 
-    def problem(self, key: str | int | None, message: str, hint: str = "") -> None:
+    def problem(self, key: builtins.str | builtins.int | None, message: builtins.str, hint: builtins.str = "") -> None:
         self.issues.append(Issue(self.path if key is None else self.at(key), message, hint))
 
-    def check_keys(self, allowed: Iterable[str], what: str) -> None:
+    def check_keys(self, allowed: Iterable[builtins.str], what: builtins.str) -> None:
         allowed = list(allowed)
         for key in self.raw:
             if key not in allowed:
                 hint = suggest(key, allowed) or f"expected one of: {', '.join(sorted(allowed))}"
                 self.problem(key, f"unknown key in {what}", hint)
 
-    def get(self, key: str, types: type | tuple[type, ...], default: Any = None, *, required: bool = False) -> Any:
+    def get(self, key: builtins.str, types: type | tuple[type, ...], default: Any = None, *, required: builtins.bool = False) -> Any:
         value = self.raw.get(key, _NOTHING)
         if value is _NOTHING or (value is None and not required):
             if required:
                 self.problem(key, "is required")
             return default
-        if isinstance(value, bool) and bool not in _as_tuple(types):
+        if isinstance(value, builtins.bool) and builtins.bool not in _as_tuple(types):
             self.problem(key, f"expected {_expected(types)}, got {type_name(value)} {value!r}")
             return default
         if not isinstance(value, types):
@@ -58,34 +59,34 @@ class Reader:
             return default
         return value
 
-    def str(self, key: str, default: str | None = None, *, required: bool = False, nonempty: bool = True) -> Any:
-        value = self.get(key, str, default, required=required)
+    def str(self, key: builtins.str, default: builtins.str | None = None, *, required: builtins.bool = False, nonempty: builtins.bool = True) -> Any:
+        value = self.get(key, builtins.str, default, required=required)
         if nonempty and value == "" and key in self.raw:
             self.problem(key, "must not be empty")
             return default
         return value
 
-    def int(self, key: str, default: int | None = None, *, minimum: int | None = None) -> Any:
-        value = self.get(key, int, default)
+    def int(self, key: builtins.str, default: builtins.int | None = None, *, minimum: builtins.int | None = None) -> Any:
+        value = self.get(key, builtins.int, default)
         if value is not None and minimum is not None and value < minimum and key in self.raw:
             self.problem(key, f"must be >= {minimum}, got {value}")
             return default
         return value
 
-    def number(self, key: str, default: float | None = None, *, minimum: float | None = None) -> Any:
-        value = self.get(key, (int, float), default)
+    def number(self, key: builtins.str, default: float | None = None, *, minimum: float | None = None) -> Any:
+        value = self.get(key, (builtins.int, float), default)
         if value is not None and minimum is not None and value < minimum and key in self.raw:
             self.problem(key, f"must be >= {minimum}, got {value}")
             return default
         return None if value is None else float(value)
 
-    def bool(self, key: str, default: bool | None = None) -> Any:
-        return self.get(key, bool, default)
+    def bool(self, key: builtins.str, default: builtins.bool | None = None) -> Any:
+        return self.get(key, builtins.bool, default)
 
-    def mapping(self, key: str) -> dict[str, Any]:
+    def mapping(self, key: builtins.str) -> dict[builtins.str, Any]:
         return dict(self.get(key, dict, {}) or {})
 
-    def child(self, key: str, *, required: bool = False) -> Reader | None:
+    def child(self, key: builtins.str, *, required: builtins.bool = False) -> Reader | None:
         value = self.get(key, dict, None, required=required)
         return None if value is None else Reader(value, self.at(key), self.issues)
 

@@ -25,7 +25,7 @@ class RetrySpec:
         return ALWAYS_RETRIED | self.extra_status
 
     def delay(self, retry: int) -> float:
-        return min(self.backoff_factor * 2 ** (retry - 1), self.max_retry_delay)
+        return float(min(self.backoff_factor * 2 ** (retry - 1), self.max_retry_delay))
 
 
 @dataclass(frozen=True)

@@ -319,5 +319,7 @@ def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
         if isinstance(exc, BaseExceptionGroup):
             return _first_error(exc)
         if not isinstance(exc, asyncio.CancelledError):
-            return exc
-    return group.exceptions[0]
+            found: BaseException = exc
+            return found
+    first: BaseException = group.exceptions[0]
+    return first

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
 import requests
 
 from ..errors import ResponseError
@@ -53,8 +54,7 @@ class DltPaginatorAdapter:
         return self._apply(request, prepared).with_state(dlt_paginator=own)
 
     def next(self, request: PageRequest, page: Page) -> PageRequest | None:
-        own = request.state.get("dlt_paginator")
-        import orjson
+        own: Any = request.state["dlt_paginator"]
 
         response = _requests_response(page.status, page.url, page.headers, orjson.dumps(page.body))
         try:
@@ -69,7 +69,8 @@ class DltPaginatorAdapter:
 
     @staticmethod
     def _apply(request: PageRequest, prepared: requests.Request) -> PageRequest:
-        return replace(request, url=prepared.url, params=freeze(prepared.params or {}), json=prepared.json)
+        params: dict[str, Any] = dict(prepared.params or {})  # type: ignore[arg-type]
+        return replace(request, url=str(prepared.url), params=freeze(params), json=prepared.json)
 
 
 @dataclass(frozen=True, repr=False)

@@ -29,9 +29,10 @@ def build_source(spec: SourceSpec, *, name: str | None = None, section: str | No
     def rest_api() -> list[DltResource]:
         return resources
 
-    decorated = dlt.source(rest_api, name=name or "rest_api", section=section, **_source_kwargs(source_kwargs))
-    source = decorated()
-    source.sluice_runtime = runtime  # type: ignore[attr-defined]
+    kwargs = {**_source_kwargs(source_kwargs), **({"section": section} if section else {})}
+    decorated = dlt.source(rest_api, name=name or "rest_api", **kwargs)
+    source: DltSource = decorated()
+    source.sluice_runtime = runtime
     return source
 
 

@@ -64,7 +64,7 @@ def parse_paginator(raw: Any, path: str, reader: Reader, seed_dialect: bool) -> 
         raw = {"type": raw}
     if not isinstance(raw, Mapping):
         if hasattr(raw, "first") and hasattr(raw, "next"):
-            return raw  # a sluice paginator instance
+            return raw  # type: ignore[no-any-return]  # a sluice paginator instance
         if hasattr(raw, "update_state") and hasattr(raw, "update_request"):
             from ..load.dlt_compat import DltPaginatorAdapter  # dlt's own paginator instances
 
@@ -90,7 +90,7 @@ def _path(sub: Reader, key: str, default: str | None) -> str | None:
         except JSONPathSyntaxError as exc:
             sub.problem(key, f"invalid JSONPath {value!r}: {exc}")
             return default
-    return value
+    return value if value is None else str(value)
 
 
 def _total_path(sub: Reader, default: str | None) -> str | None:
