@@ -30,7 +30,7 @@ class Seed:
 
     connector: str
     counts: dict[str, int]
-    rate_limit: dict[str, float]  # sluice's client.rate_limit, added to the seed's config
+    client: dict[str, Any]  # sluice client keys added to the seed's config (rate_limit, max_retry_delay)
     options: dict[str, Any] = field(default_factory=dict)  # mock options (an enforced budget)
 
 
@@ -165,6 +165,8 @@ def _seed_case(name: str, counts: dict[str, int], rps: float) -> Case:
     options: dict[str, Any] = {}
     if name == "servicedesk":  # the mock enforces a budget of its own: 429 + Retry-After beyond it
         options = {"rate_limit_per_minute": int(rps * 1.25), "rate_window_s": 1.0}
-    seed = Seed(name, counts, {"requests_per_second": rps}, options)
+    # retry waits capped as `sluice demo` does (the servicedesk seed retries 404s 3 times with 2-8 s backoff)
+    client = {"rate_limit": {"requests_per_second": rps}, "max_retry_delay": 0.5}
+    seed = Seed(name, counts, client, options)
     return Case(f"seed {name}", "seeds", name, counts, seed=seed, reduced=None, engines=("dlt-tuned", "sluice"),
                 what=f"rate limit {rps:g}/s")

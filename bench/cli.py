@@ -13,7 +13,7 @@ from pathlib import Path
 from . import airbyte
 from .cases import CONCURRENCY, FULL, QUICK, Case, Sizes, build_cases
 from .harness import CaseRunner, Options, Run
-from .report import ENGINE_LABEL, errors, mismatches, phases, rows_of, table
+from .report import ENGINE_LABEL, errors, mismatches, phases, refusals, rows_of, table
 
 GROUPS = ("flat", "fanout", "cursor", "seeds", "scale", "ceiling")
 SCALE_RSS_LIMIT = 1.3
@@ -28,7 +28,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="runs of tuned dlt per case (default 1: it takes 10-40 s a run)")
     parser.add_argument("--reduced", type=float, default=0.1,
                         help="dlt with its defaults runs on this fraction of the data (default 0.1); 0 skips it")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, one run each (the smoke test)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes, one run each, the first case of each group, no reduced dlt (the smoke test)")
     parser.add_argument("--out", type=Path, help="also write the report to this markdown file")
     parser.add_argument("--with-airbyte", action="store_true", help="add Airbyte's declarative CDK (if installed)")
     parser.add_argument("--airbyte-bin", help="path of source-declarative-manifest")
@@ -40,7 +41,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if unknown:
         parser.error(f"unknown case group(s) {unknown}; choose from {', '.join(GROUPS)}")
     if args.quick:
-        args.repeat, args.dlt_repeat = min(args.repeat, 1), min(args.dlt_repeat, 1)
+        args.repeat, args.dlt_repeat, args.reduced = min(args.repeat, 1), min(args.dlt_repeat, 1), 0.0
     return args
 
 
@@ -58,7 +59,7 @@ def plan(args: argparse.Namespace, sizes: Sizes) -> list[tuple[Case, list[tuple[
     ceiling = "ceiling" in args.groups
     work: list[tuple[Case, list[tuple[str, int]]]] = []
     for group in args.groups:
-        for case in groups.get(group, []):
+        for case in groups.get(group, [])[: 1 if args.quick else None]:
             schedule = [(e, args.dlt_repeat if e == "dlt-tuned" else args.repeat if group != "scale" else 1)
                         for e in case.engines]
             if ceiling and case.floor is not None:
@@ -97,6 +98,7 @@ def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
     found = mismatches(rows)
     out += [f"**MISMATCH** {m}" for m in found] or ["Tables checked equal to sluice's (names, rows, columns; "
                                                    "root-table rows for the floor and Airbyte) in every run."]
+    out += refusals(rows)
     out += [f"**ERROR** {e}" for e in errors(rows)]
     return out
 

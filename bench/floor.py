@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import duckdb
 import orjson
+import pyarrow as pa
 
 
 async def _get(session: aiohttp.ClientSession, url: str) -> Any:
@@ -64,9 +66,6 @@ async def fetch(plan: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def insert(tables: dict[str, list[Any]], file: Path) -> None:
-    import duckdb
-    import pyarrow as pa
-
     with duckdb.connect(str(file)) as db:
         for name, records in tables.items():
             db.register("page_rows", pa.Table.from_pylist(records))

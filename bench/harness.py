@@ -108,10 +108,13 @@ class CaseRunner:
             self._warm_up(mock)
             mock.set_latency(case.latency_ms)
             runs: list[Run] = []
+            failed: set[str] = set()  # an engine that failed once is not run again on this case
             for round_ in range(max((n for _, n in schedule), default=0)):
                 for engine, wanted in schedule:
-                    if round_ < wanted:
+                    if round_ < wanted and engine not in failed:
                         runs.append(self._one(mock, engine))
+                        if runs[-1].error:
+                            failed.add(engine)
             return runs
 
     def _warm_up(self, mock: MockProcess) -> None:
@@ -134,7 +137,7 @@ class CaseRunner:
         elif case.seed is not None:
             from sluice.connectors import CONNECTORS
 
-            job["connector"] = {"name": case.seed.connector, "base_url": mock.base_url, "rate_limit": case.seed.rate_limit}
+            job["connector"] = {"name": case.seed.connector, "base_url": mock.base_url, "client": case.seed.client}
             env[CONNECTORS[case.seed.connector].secret.upper()] = mock.api_key
         else:
             assert case.config is not None

@@ -64,8 +64,8 @@ def _config(job: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
 
     loaded = load_config(connector_file(CONNECTORS[connector["name"]].module))
     config = with_base_url(loaded.config, connector["base_url"])
-    if connector.get("rate_limit") and job["engine"] == "sluice":  # a sluice key; dlt has no such knob
-        config = {**config, "client": {**config["client"], "rate_limit": connector["rate_limit"]}}
+    if job["engine"] == "sluice":  # sluice's own client keys: dlt has no such knobs
+        config = {**config, "client": {**config["client"], **connector["client"]}}
     kwargs = {k: v for k, v in loaded.kwargs.items() if k != "parallelized"}
     return config, kwargs
 
