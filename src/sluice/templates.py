@@ -15,21 +15,45 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 _WHOLE = re.compile(r"^\s*\{\{(?P<expr>.*)\}\}\s*$", re.S)
 
 
+_MAX_SIZE = 100_000  # characters or items one expression may build: a cursor never needs more
+_MAX_EXPONENT = 1024
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
+    # Intercepted so that `'x' * 10**10` or `10 ** 10**9` fails at once instead of taking the
+    # memory or the CPU of the whole run; the sandbox itself only guards attributes.
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and right > _MAX_EXPONENT:
+            raise SecurityError(f"exponent {right} is too large (at most {_MAX_EXPONENT})")
+        if operator == "*":
+            size = _repeated_size(left, right) or _repeated_size(right, left)
+            if size > _MAX_SIZE:
+                raise SecurityError(f"the result would hold {size} items (at most {_MAX_SIZE})")
+        return super().call_binop(context, operator, left, right)
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if attr.startswith("_") or attr in {"mro", "func_globals", "gi_frame", "cr_frame", "f_globals"}:
             return False
         return super().is_safe_attribute(obj, attr, value)
 
 
+def _repeated_size(sequence: Any, count: Any) -> int:
+    if isinstance(sequence, (str, bytes, list, tuple)) and isinstance(count, int) and not isinstance(count, bool):
+        return len(sequence) * count
+    return 0
+
+
 _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False)
 _ENV.globals.clear()
-_ENV.globals.update({"range": range, "dict": dict, "len": len})
+# The sandbox's range refuses more than 100,000 items; the builtin would build any list asked for.
+_ENV.globals.update({"range": safe_range, "dict": dict, "len": len})
 
 
 class TemplateError(ValueError):
