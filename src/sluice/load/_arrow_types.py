@@ -58,7 +58,9 @@ def parse_timestamps(values: Any) -> Any:
     valid = values.drop_null()
     if len(valid) and not pc.all(pc.match_substring_regex(valid, _ISO)).as_py():
         raise TypeRefused("a string that is not an RFC 3339 timestamp in a timestamp column")
-    zoned = pc.if_else(pc.match_substring_regex(values, _HAS_ZONE), values, pc.binary_join_element_wise(values, "Z", ""))
+    zoned = values
+    if len(valid) and not pc.all(pc.ends_with(valid, "Z")).as_py():
+        zoned = pc.if_else(pc.match_substring_regex(values, _HAS_ZONE), values, pc.binary_join_element_wise(values, "Z", ""))
     try:
         return zoned.cast(ARROW_TYPES["timestamp"])
     except pa.ArrowInvalid as exc:  # e.g. 2024-02-30: dlt would open a variant column

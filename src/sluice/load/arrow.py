@@ -193,12 +193,13 @@ class _Session:
         rows = plan.rows
         columns = _written_columns(self.schema.tables[rows.name]["columns"], plan.arrays)
         table = _arrow_table(columns, plan.arrays, rows.length)
+        hints = _beyond_arrow(columns)
         if rows.parent is None:
-            return dltx.root_item(table, columns)
+            return dltx.root_item(table, hints)
         if rows.name not in self.declared:
             dltx.declare_nested_table(self.resource, rows.name, rows.parent.name, self.root)
             self.declared.add(rows.name)
-        return dltx.child_item(table, rows.name, columns)
+        return dltx.child_item(table, rows.name, hints)
 
 
 class _LinkNames:
@@ -232,6 +233,19 @@ def _written_columns(known: Mapping[str, TColumnSchema], arrays: Mapping[str, An
         if name in arrays or (typed and column.get("nullable", True)):
             out[name] = dict(column)
     return out  # type: ignore[return-value]
+
+
+def _beyond_arrow(columns: Mapping[str, TColumnSchema]) -> dict[str, TColumnSchema]:
+    """What dlt cannot read from the Arrow fields (name, type, nullability): key hints and
+    the json type. Only these go as hints: dlt validates every hinted column per item."""
+    hints = {}
+    for name, column in columns.items():
+        extra = {k: v for k, v in column.items() if k not in ("name", "data_type", "nullable")}
+        if column.get("data_type") == "json":
+            extra["data_type"] = "json"
+        if extra:
+            hints[name] = {"name": name, **extra}
+    return hints  # type: ignore[return-value]
 
 
 def _arrow_table(columns: Mapping[str, TColumnSchema], arrays: Mapping[str, Any], length: int) -> Any:
