@@ -54,11 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _report_config_error(exc, args, Console(stderr=True, width=console.width))
         return EXIT_CONFIG
-    except SluiceError as exc:
+    except KeyboardInterrupt:
+        Console(stderr=True).print("[yellow]interrupted[/]")
+        return 130
+    except Exception as exc:  # SluiceError, or dlt's own (a load that failed): a run failure, never a traceback
         _report_failure(exc, args)
         return EXIT_RUN
-    except KeyboardInterrupt:
-        return 130
 
 
 # -- the command line --------------------------------------------------------------------------
@@ -226,20 +227,27 @@ def _grouped(issues: list[Issue], file: Path | None) -> list[tuple[list[str], Is
 
     groups: dict[Any, tuple[list[str], Issue, Any]] = {}
     for issue in issues:
-        found = snippet(file, issue.path) if file is not None and file.is_file() and issue.path else None
+        found = snippet(file, issue.path, message=issue.message) if file is not None and file.is_file() else None
         key = (issue.message, issue.hint, found[0]) if found is not None else id(issue)
         groups.setdefault(key, ([], issue, found))[0].append(issue.path)
     return list(groups.values())
 
 
-def _report_failure(exc: SluiceError, args: argparse.Namespace) -> None:
+def _report_failure(exc: Exception, args: argparse.Namespace) -> None:
     if args.log_format == "json":
-        log.error("run failed: %s", exc, extra={"fields": {"event": "run_failed", "error": str(exc)}})
+        log.error("run failed: %s", exc, extra={"fields": {"event": "run_failed", "error": str(exc),
+                                                            "error_type": type(exc).__name__}})
         return
     err = Console(stderr=True)
-    err.print(f"[bold red]✗ run failed[/]: {escape(str(exc))}", highlight=False)
-    err.print("[dim]nothing of this run was committed; fix the cause and run again "
-              "(-v logs every request and retry)[/]", highlight=False)
+    if args.verbose:
+        err.print_exception()
+    lines = str(exc).strip().splitlines() or [type(exc).__name__]
+    shown = [line for line in lines if line.strip()][:12]
+    more = " [dim](-v shows everything)[/]" if len(shown) < len(lines) and not args.verbose else ""
+    err.print(f"[bold red]✗ run failed[/]: {escape(chr(10).join(shown))}{more}", highlight=False)
+    if isinstance(exc, SluiceError):
+        err.print("[dim]nothing of this run was committed; fix the cause and run again "
+                  "(-v logs every request and retry)[/]", highlight=False)
 
 
 # -- run -----------------------------------------------------------------------------------------
@@ -303,7 +311,7 @@ def _finish(result: Any, args: argparse.Namespace, console: Console, title: str)
     if args.log_format == "json":
         data = summary_dict(result)
         log.info("run finished: %d rows in %.2fs", sum(result.rows.values()), result.seconds,
-                 extra={"fields": {"event": "run_finished", "status": "ok"} | data})
+                 extra={"fields": {"event": "run_finished"} | data})
         counts = data["rows_in_destination"]
     else:
         counts = print_summary(result, console, title=title)
@@ -324,7 +332,7 @@ def _write_failed_summary(path: str, exc: BaseException, source: Any) -> None:
 
 def cmd_preview(args: argparse.Namespace, console: Console) -> int:
     from .config import parse_source
-    from .preview import infer_tables, print_problem, print_probe_header, probe, sample_table, schema_table
+    from .preview import infer_tables, print_problem, print_probe_header, probe, sample_table, schema_tables
 
     loaded = _load(args.config, args.base_url)
     spec = parse_source(loaded.config)
@@ -347,8 +355,10 @@ def cmd_preview(args: argparse.Namespace, console: Console) -> int:
         shapes = infer_tables(spec.resource(name), last.records, loaded.kwargs)
         root = next((s for s in shapes if s.parent is None), None)
         if root is not None:
-            console.print(sample_table(root, args.rows))
-        console.print(schema_table(shapes))
+            console.print(sample_table(root, args.rows, console.width))
+        console.print("\n[bold]inferred schema[/]: the tables dlt would create from this sample", highlight=False)
+        for table in schema_tables(shapes):
+            console.print(table)
     others = [r.name for r in spec.resources if r.name != name]
     console.print(f"[dim]nothing was loaded. Other resources: {escape(', '.join(others)) or '-'}; "
                   f"`sluice preview {escape(args.config)} NAME` shows one.[/]", highlight=False)

@@ -90,15 +90,20 @@ async def _probe_lineage(source: SourceSpec, name: str, pages: int) -> list[Prob
 async def _check_all(source: SourceSpec) -> list[Probe]:
     probes: dict[str, Probe] = {}
     async with HttpClient(source.http, RunStats(), source.secrets) as http:
-        for spec in source.resources:  # parents come before their children
-            parent = probes.get(spec.parent) if spec.parent else None
-            if spec.parent and (parent is None or not parent.ok or not parent.records):
-                why = "failed" if parent is not None and not parent.ok else "returned no records"
-                probes[spec.name] = Probe(spec.name, problem="parent", message=f"not checked: parent '{spec.parent}' {why}")
-                continue
-            record = parent.records[0] if parent is not None else None
-            probes[spec.name] = await _probe_one(http, source, spec, record, 1)
-    return list(probes.values())
+        wave = [r for r in source.resources if r.parent is None]
+        while wave:  # all resources of one depth at once; each child with its parent's first record
+            results = await asyncio.gather(*(_check_one(http, source, spec, probes) for spec in wave))
+            probes.update((p.resource, p) for p in results)
+            wave = [r for r in source.resources if r.parent in {w.name for w in wave}]
+    return [probes[r.name] for r in source.resources if r.name in probes]
+
+
+async def _check_one(http: HttpClient, source: SourceSpec, spec: ResourceSpec, probes: dict[str, Probe]) -> Probe:
+    parent = probes.get(spec.parent) if spec.parent else None
+    if spec.parent and (parent is None or not parent.ok or not parent.records):
+        why = "failed" if parent is not None and not parent.ok else "returned no records"
+        return Probe(spec.name, problem="parent", message=f"not checked: parent '{spec.parent}' {why}")
+    return await _probe_one(http, source, spec, parent.records[0] if parent is not None else None, 1)
 
 
 def _lineage(source: SourceSpec, name: str) -> list[ResourceSpec]:
@@ -169,7 +174,7 @@ def _select(result: Probe, body: Any) -> list[Any]:
     except ResponseError as exc:
         guess = detect(body)
         hint = f"; the records look like they are at '{guess}'" if guess not in ("$", result.selector) else ""
-        raise ResponseError(f"{exc}{hint}") from None
+        raise ResponseError(f"{exc.detail}{hint}") from None
 
 
 def _note_auto(result: Probe, request: PageRequest | None) -> None:
@@ -179,17 +184,24 @@ def _note_auto(result: Probe, request: PageRequest | None) -> None:
 
 
 def _classify(exc: HTTPStatusError, spec: ResourceSpec, child: bool) -> tuple[str, str]:
-    status = exc.status
+    status, body = exc.status, _body(exc.detail)
     if status in (401, 403):
-        return "auth", f"HTTP {status}: the API refused the credentials; check client.auth and its secret ({exc.url})"
+        return "auth", f"HTTP {status}, credentials refused{body}: check client.auth and its secret"
     if status == 404 and child:
-        return "not found", (f"HTTP 404 for the first parent record ({exc.url}); in a run such a parent counts as "
-                             "having none, but if every parent answers 404 the path is wrong")
+        return "not found", (f"HTTP 404 for the first parent record ({exc.url}): in a run such a parent has no "
+                             "rows, but if every parent answers 404 the path is wrong")
     if status == 404:
         return "not found", f"HTTP 404: check endpoint.path '{spec.endpoint.path}' and client.base_url ({exc.url})"
     if status is None:
-        return "http", f"cannot reach the API: {exc.detail} ({exc.url})"
-    return "http", f"HTTP {status}: {exc.detail}"
+        return "http", f"cannot reach the API ({exc.url}): {exc.detail}"
+    return "http", f"HTTP {status}{body} ({exc.url})"
+
+
+def _body(detail: str) -> str:
+    """` ("invalid key")`: the start of the API's own explanation, if it gave one."""
+    _, _, text = detail.partition(": ")
+    text = " ".join(text.split())
+    return f' ("{text[:80]}{"..." if len(text) > 80 else ""}")' if text else ""
 
 
 def describe_paginator(paginator: Any) -> str:
@@ -303,33 +315,37 @@ def print_problem(probe_: Probe, console: Any) -> None:
     console.print(f"[bold red]{escape(probe_.resource)}[/]: {probe_.problem}: {escape(probe_.message)}", highlight=False)
 
 
-def sample_table(shape: TableShape, rows: int, max_columns: int = 12) -> Any:
+def sample_table(shape: TableShape, rows: int, width: int) -> Any:
+    """The first rows, with as many columns as fit the screen (the schema lists them all)."""
     from rich.table import Table
 
-    columns = shape.columns[:max_columns]
+    columns = shape.columns[:max(3, width // 18)]
     more = len(shape.columns) - len(columns)
     title = f"{shape.name}: first {min(rows, len(shape.rows))} of {len(shape.rows)} rows"
     table = Table(title=title + (f" ({more} more columns in the schema below)" if more else ""), title_justify="left")
     for column in columns:
-        table.add_column(column.name, overflow="ellipsis", max_width=40, no_wrap=True)
+        table.add_column(escape(column.name), overflow="ellipsis", max_width=40, no_wrap=True)
     for row in shape.rows[:rows]:
         table.add_row(*(_cell(row.get(c.name)) for c in columns))
     return table
 
 
-def schema_table(shapes: list[TableShape]) -> Any:
+def schema_tables(shapes: list[TableShape]) -> list[Any]:
+    """One small table per destination table: column, type, nullable in the sample, an example."""
     from rich.table import Table
 
-    table = Table(title="inferred schema (what dlt would create from this sample)", title_justify="left")
-    for name in ("table", "column", "type", "nullable", "example"):
-        table.add_column(name, no_wrap=name != "example", overflow="ellipsis", max_width=None if name != "example" else 40)
+    out = []
     for shape in shapes:
-        label = shape.name + (f" [dim](nested in {shape.parent})[/]" if shape.parent else "")
-        for i, column in enumerate(shape.columns):
+        nested = f", nested in {shape.parent}" if shape.parent else ""
+        table = Table(title=f"[bold]{escape(shape.name)}[/] ({len(shape.rows)} rows in the sample{escape(nested)})",
+                      title_justify="left")
+        for name in ("column", "type", "nullable", "example"):
+            table.add_column(name, no_wrap=name != "example", overflow="ellipsis", max_width=50 if name == "example" else None)
+        for column in shape.columns:
             nullable = f"[yellow]yes[/] ({column.nulls}/{column.rows} null)" if column.nullable else "no"
-            table.add_row(label if i == 0 else "", column.name, column.data_type, nullable, _cell(column.example))
-        table.add_section()
-    return table
+            table.add_row(escape(column.name), column.data_type, nullable, _cell(column.example))
+        out.append(table)
+    return out
 
 
 def _cell(value: Any) -> str:

@@ -159,13 +159,19 @@ def mask_secrets(line: str) -> str:
     return _SECRET.sub(lambda m: f"{m['key']}{m['quote']}***", line)
 
 
-def snippet(file: Path, path: str, context: int = 2) -> tuple[int, Syntax] | None:
-    """The line of `path` in `file` and a highlighted excerpt around it, or None."""
+_PARSE_LINE = re.compile(r"\bline (\d+)")
+
+
+def snippet(file: Path, path: str, context: int = 2, message: str = "") -> tuple[int, Syntax] | None:
+    """The line of `path` in `file` (or of a parser's `line N` in `message`) and an excerpt around it."""
     try:
         text = file.read_text()
     except OSError:
         return None
     line = locate(text, file.suffix, path)
+    parsed = _PARSE_LINE.search(message) if line is None else None
+    if parsed is not None and 0 < int(parsed.group(1)) <= len(text.splitlines()):
+        line = int(parsed.group(1))
     if line is None:
         return None
     lines = [mask_secrets(t) for t in text.splitlines()]

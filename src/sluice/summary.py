@@ -54,7 +54,7 @@ def step_seconds(result: RunResult) -> dict[str, float]:
 
 def summary_dict(result: RunResult, in_destination: dict[str, int] | None = None) -> dict[str, Any]:
     counts = destination_counts(result) if in_destination is None else in_destination
-    data = result.stats.as_dict()
+    data = {"status": "ok"} | result.stats.as_dict()
     data["seconds"] = round(result.seconds, 3)
     data["steps"] = step_seconds(result)
     data["pipeline"] = getattr(result.pipeline, "pipeline_name", None)
@@ -90,7 +90,8 @@ def print_summary(result: RunResult, console: Console, title: str = "sluice run"
 def _table(result: RunResult, counts: dict[str, int], title: str) -> Table:
     stats = result.stats
     total = sum(result.rows.values())
-    table = Table(title=f"{title}: {total:,} rows in {len(result.rows)} tables, {stats.requests:,} requests, "
+    n_tables = f"{len(result.rows)} table{'s' if len(result.rows) != 1 else ''}"
+    table = Table(title=f"{title}: {total:,} rows in {n_tables}, {stats.requests:,} requests, "
                         f"{stats.retries:,} retries, {result.seconds:.2f}s", title_justify="left")
     table.add_column("resource", overflow="fold")
     table.add_column("table", overflow="fold", min_width=12)
