@@ -96,24 +96,25 @@ def connector_path(name: str) -> Path:
     return connector_file(CONNECTORS[name].module)
 
 
-def seed_config(name: str, mock: MockServer, env: SeedEnv) -> LoadedConfig:
-    """The seed's connector module, unchanged, with the mock's base_url and its key as secret."""
-    env.monkeypatch.setenv(CONNECTORS[name].secret.upper(), mock.api_key)
+def seed_config(name: str, mock: MockServer, env: SeedEnv, secret: str | None = None) -> LoadedConfig:
+    """The seed's connector module, unchanged, with the mock's base_url and its key as secret
+    (or `secret` instead, e.g. a wrong key)."""
+    env.monkeypatch.setenv(CONNECTORS[name].secret.upper(), mock.api_key if secret is None else secret)
     loaded = load_config(connector_path(name))
     return LoadedConfig(with_base_url(loaded.config, mock.base_url), loaded.kwargs, loaded.path)
 
 
-def run_seed(name: str, mock: MockServer, env: SeedEnv, *, seconds: float = RUN_SECONDS,
+def run_seed(name: str, mock: MockServer, env: SeedEnv, *, seconds: float = RUN_SECONDS, secret: str | None = None,
              **target: Any) -> runner.RunResult:
-    loaded = seed_config(name, mock, env)
+    loaded = seed_config(name, mock, env, secret)
     with deadline(seconds):
         return runner.run(loaded, env.target(name, **target), RunOptions(max_retry_delay=MAX_RETRY_DELAY))
 
 
-def run_seed_failing(name: str, mock: MockServer, env: SeedEnv, **target: Any) -> BaseException:
+def run_seed_failing(name: str, mock: MockServer, env: SeedEnv, **kwargs: Any) -> BaseException:
     """Runs a seed that must fail; returns the error (any exception type: a test checks it)."""
     with pytest.raises(Exception) as info:
-        run_seed(name, mock, env, **target)
+        run_seed(name, mock, env, **kwargs)
     return info.value
 
 

@@ -28,7 +28,7 @@ from seedkit import (
     run_seed_failing,
 )
 
-from sluice.errors import HTTPStatusError
+from sluice.errors import SluiceError
 from sluice.mock import Fault, MockServer
 
 NAME = "tickets"
@@ -85,19 +85,41 @@ def test_edge_counts(env: SeedEnv, count: int) -> None:
         assert result.stats.requests == len(m.log) == max(1, -(-count // LIMIT))
 
 
-def test_persistent_500_fails_naming_the_url_without_the_key(
-    env: SeedEnv, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+WRONG_KEY = "td_live_0000wrong0000key0000"
+
+
+@pytest.mark.parametrize(
+    ("fault", "secret", "status", "attempts"),
+    [
+        pytest.param(Fault(persistent_status=500), None, 500, 5, id="persistent-500"),
+        pytest.param(Fault(drop_connection=99), None, None, 5, id="dropped-connections"),
+        pytest.param(Fault(malformed_json=99), None, 200, 5, id="malformed-json"),
+        pytest.param(None, WRONG_KEY, 401, 1, id="wrong-key-401"),
+    ],
+)
+def test_failures_name_the_url_without_the_key(
+    env: SeedEnv, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str],
+    fault: Fault | None, secret: str | None, status: int | None, attempts: int,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with MockServer(NAME, counts={"tickets": 150}, faults={"tickets": Fault(persistent_status=500)}) as m:
-        error = run_seed_failing(NAME, m, env)
-        assert isinstance(error, HTTPStatusError), repr(error)
+    faults = {"tickets": fault} if fault else None
+    with MockServer(NAME, counts={"tickets": 150}, faults=faults) as m:
+        key = secret or m.api_key
+        error = run_seed_failing(NAME, m, env, secret=secret)
+        assert isinstance(error, SluiceError), repr(error)
         message = str(error)
-        assert RESOURCE in message and "500" in message and PATH in message
-        assert f"attempts: {len(m.log)}" in message and len(m.log) == 5  # dlt's default: 5 attempts in all
+        assert RESOURCE in message and PATH in message and "offset=0" in message
+        if status is not None:
+            assert str(status) in message
+        assert f"attempts: {attempts}" in message  # 5 = dlt's default attempts in all
+        # aiohttp reconnects once by itself when a reused connection is dropped
+        assert len(m.log) == attempts or (fault and fault.drop_connection and len(m.log) == 2 * attempts)
         assert duckdb_counts(env, NAME) == {}
         captured = capsys.readouterr()
-        assert_no_key(m, env, message, repr(error), caplog.text, captured.out, captured.err)
+        for text in (message, repr(error), caplog.text, captured.out, captured.err):
+            assert key not in text
+        assert files_containing(env.tmp, key) == []
+        assert all(r.query.get("api_key") == key for r in m.log)
 
 
 def test_cli_run(env: SeedEnv, capsys: pytest.CaptureFixture[str]) -> None:
