@@ -70,10 +70,11 @@ def load(tmp_path: Path, name: str, runs: list[Pages], hints: TableHints, *, arr
             columns=dict(hints.columns) or None,  # type: ignore[arg-type]
             max_table_nesting=hints.max_table_nesting,
         )
+        data = dlt.source(lambda r=resource(pages): r, name=name, root_key=hints.root_key or None)()
         if extract_only:
-            pipeline.extract(resource(pages))
+            pipeline.extract(data)
         else:
-            pipeline.run(resource(pages), loader_file_format="parquet")
+            pipeline.run(data, loader_file_format="parquet")
     return Run(pipeline, db, state["fallback"], state["arrow_pages"])
 
 

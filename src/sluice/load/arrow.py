@@ -125,6 +125,7 @@ class _Session:
         schema = dltx.live_schema()
         if hints.root_key:
             DataItemNormalizer.update_normalizer_config(schema, {"root_key_propagation": True})
+            schema = schema.clone()  # the relational normalizer reads its config when made
         root = dltx.resource_table(_hints_resource(table_name, hints), schema)
         schema.update_table(root, normalize_identifiers=False)
         session = cls(schema, root["name"], load_id, dltx.current_resource())
