@@ -13,7 +13,7 @@ import hashlib
 import logging
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -207,11 +207,34 @@ class Engine:
             chain.seen.discard(request.identity())
         return following
 
-    async def _fetch_planned(self, resource: ResourceSpec, requests: list[PageRequest], chain: _Chain, parent_record: Any) -> None:
-        """Pages whose requests are all known (a declared total): fetched concurrently."""
+    async def _fetch_planned(self, resource: ResourceSpec, requests: Iterable[PageRequest], chain: _Chain,
+                             parent_record: Any) -> None:
+        """Pages whose requests are all known (a declared total): fetched concurrently.
+
+        A declared total is the API's word, not a fact. Requests are made a bounded window
+        ahead, and the plan ends at the first page that is empty (the data ended before the
+        total) or repeats another page (the API ignores the paging parameter): a lying total
+        costs a window of requests, not millions, and loads nothing twice.
+        """
+        ahead = asyncio.Semaphore(2 * self.source.http.max_concurrency)
+        ended = asyncio.Event()
+
+        async def one(request: PageRequest) -> None:
+            try:
+                page = await self._page(resource, request, chain, parent_record, planned=True)
+                if page is None or not page.records:
+                    ended.set()
+            finally:
+                ahead.release()
+
         async with asyncio.TaskGroup() as group:
             for request in requests:
-                group.create_task(self._page(resource, request, chain, parent_record, planned=True))
+                await ahead.acquire()
+                if ended.is_set():
+                    ahead.release()
+                    break
+                chain.check(request, resource, self.options.max_pages)
+                group.create_task(one(request))
 
     async def _page(self, resource: ResourceSpec, request: PageRequest, chain: _Chain, parent_record: Any,
                     planned: bool = False) -> Page | None:
@@ -225,8 +248,8 @@ class Engine:
         if exchange.ignored:
             return None
         page = self._read(resource, request, exchange, chain)
-        if not planned and chain.repeats(page.records):
-            log.warning("resource '%s': page repeats the previous page's records (the API ignores the paging "
+        if chain.repeats(page.records, planned):
+            log.warning("resource '%s': page repeats an earlier page's records (the API ignores the paging "
                         "parameter, or counts pages from another number): stopping; check page_param/base_page", resource.name)
             return None
         stats.pages += 1
@@ -270,6 +293,7 @@ class _Chain:
     seen: set[bytes] = field(default_factory=set)
     count: int = 0
     last_digest: bytes | None = None
+    digests: set[bytes] = field(default_factory=set)
 
     def check(self, request: PageRequest, resource: ResourceSpec, max_pages: int | None) -> None:
         identity = request.identity()
@@ -281,12 +305,16 @@ class _Chain:
         if max_pages is not None and self.count > max_pages:
             raise LoopError(f"more than max_pages={max_pages} pages in one chain", resource=resource.name, url=request.url)
 
-    def repeats(self, records: list[Any]) -> bool:
+    def repeats(self, records: list[Any], planned: bool = False) -> bool:
+        """A page in sequence: the same records as the previous page. A planned page (fetched
+        concurrently, in any order): the same records as any page of the chain so far."""
         if not records:
             return False
         digest = hashlib.blake2b(orjson.dumps(records, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
-        same = digest == self.last_digest
-        self.last_digest = digest
+        same = digest in self.digests if planned else digest == self.last_digest
+        self.digests.add(digest)
+        if not planned:
+            self.last_digest = digest
         return same
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from ..errors import ResponseError
@@ -56,17 +57,18 @@ class OffsetPaginator:
             return None
         return put_value(request, self.offset_param, self.offset_body_path, offset).with_state(offset=offset)
 
-    def plan(self, request: PageRequest, page: Page) -> list[PageRequest] | None:
-        """Every remaining request when the response declares a total (fetched concurrently)."""
+    def plan(self, request: PageRequest, page: Page) -> Iterator[PageRequest] | None:
+        """Every remaining request when the response declares a total (fetched concurrently).
+        Lazy: a total that lies by millions must not build millions of requests."""
         total = _total(page, self.total_path, self.total_explicit, "items")
         if total is None or self.has_more_path or not page.records:
             return None
         end = total if self.maximum_offset is None else min(total, self.maximum_offset)
         start = int(request.state.get("offset", self.offset)) + self.limit
-        return [
+        return (
             put_value(request, self.offset_param, self.offset_body_path, o).with_state(offset=o, planned=True)
             for o in range(start, end, self.limit)
-        ]
+        )
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ class PageNumberPaginator:
             return None
         return put_value(request, self.page_param, self.page_body_path, number).with_state(page=number)
 
-    def plan(self, request: PageRequest, page: Page) -> list[PageRequest] | None:
+    def plan(self, request: PageRequest, page: Page) -> Iterator[PageRequest] | None:
         total = _total(page, self.total_path, self.total_explicit, "pages")
         if total is None or self.has_more_path or not page.records:
             return None
@@ -130,10 +132,10 @@ class PageNumberPaginator:
         if self.maximum_page is not None:
             end = min(end, self.maximum_page)
         first = int(request.state.get("page", self.start)) + 1
-        return [
+        return (
             put_value(request, self.page_param, self.page_body_path, n).with_state(page=n, planned=True)
             for n in range(first, end)
-        ]
+        )
 
 
 def _total(page: Page, path: str | None, explicit: bool, what: str) -> int | None:
