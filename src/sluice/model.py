@@ -47,11 +47,17 @@ class PageRequest:
 
     def identity(self) -> bytes:
         """What makes two requests the same request (for loop detection)."""
+        # The query as sent: params replace same-named URL parameters, None is not sent. So
+        # `/items` + {page: 1} and a next URL `/items?page=1` are one request, not two.
         parts = urlsplit(self.url)
-        query = sorted(parse_qsl(parts.query, keep_blank_values=True))
-        params = sorted((str(k), str(v)) for k, v in self.params.items())
+        sent = {str(k): _as_sent(v) for k, v in self.params.items() if v is not None}
+        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in sent]
         base = f"{self.method} {parts.scheme}://{parts.netloc}{parts.path}"
-        return orjson.dumps([base, query, params, self.json, self.data], default=str)
+        return orjson.dumps([base, sorted([*query, *sent.items()]), self.json, self.data], default=str)
+
+
+def _as_sent(value: Any) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
 @dataclass(frozen=True, slots=True)
