@@ -78,12 +78,12 @@ def plan(args: argparse.Namespace, sizes: Sizes) -> list[tuple[Case, list[tuple[
 def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
     rows = rows_of(runs)
     out = [
-        f"Machine: {platform.machine()}, Python {platform.python_version()}; wall = building the source to the end of "
-        "the load in a fresh process (imports excluded; per-phase and whole-process times below); CPU = user + system "
-        "over the same span; RSS = the process's peak. records/s counts root-table rows; rows include child tables.",
-        f"Runs per engine: sluice and the floor {args.repeat}, tuned dlt {args.dlt_repeat}, alternating A B A B against "
-        f"one mock process per data set (pages warmed once before timing); Airbyte 1 when enabled. Concurrency "
-        f"{CONCURRENCY} for sluice (its default), the floor's paged fetches and Airbyte.",
+        (f"Machine: {platform.machine()}, Python {platform.python_version()}; wall = building the source to the end of "
+         "the load in a fresh process (imports excluded; per-phase and whole-process times below); CPU = user + system "
+         "over the same span; RSS = the process's peak. records/s counts root-table rows; rows include child tables."),
+        (f"Runs per engine: sluice and the floor {args.repeat}, tuned dlt {args.dlt_repeat}, alternating A B A B against "
+         f"one mock process per data set (pages warmed once before timing); Airbyte 1 when enabled. Concurrency "
+         f"{CONCURRENCY} for sluice (its default), the floor's paged fetches and Airbyte."),
     ]
     for row in rows:
         if row.engine != "dlt" or not row.wall or args.reduced <= 0:
@@ -96,8 +96,9 @@ def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
     out += _politeness(runs)
     out += _scale(runs, sizes)
     found = mismatches(rows)
-    out += [f"**MISMATCH** {m}" for m in found] or ["Tables checked equal to sluice's (names, rows, columns; "
-                                                   "root-table rows for the floor and Airbyte) in every run."]
+    checked = ("Tables checked equal to sluice's (names, rows, columns; root-table rows for the floor and Airbyte) "
+               "in every run.")
+    out += [f"**MISMATCH** {m}" for m in found] or [checked]
     out += refusals(rows)
     out += [f"**ERROR** {e}" for e in errors(rows)]
     return out
@@ -126,8 +127,8 @@ def _scale(runs: list[Run], sizes: Sizes) -> list[str]:
         return []
     ratio = max(big) / statistics.median(base)
     verdict = "ok" if ratio <= SCALE_RSS_LIMIT else "**FAILED**"
-    return [f"Scale: sluice's peak RSS {max(big):.0f} MB at {sizes.scale:,} records vs {statistics.median(base):.0f} MB at "
-            f"{sizes.flat:,}: {ratio:.2f}x (limit {SCALE_RSS_LIMIT}x): {verdict}."]
+    return [(f"Scale: sluice's peak RSS {max(big):.0f} MB at {sizes.scale:,} records vs {statistics.median(base):.0f} MB "
+             f"at {sizes.flat:,}: {ratio:.2f}x (limit {SCALE_RSS_LIMIT}x): {verdict}.")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

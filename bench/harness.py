@@ -76,7 +76,8 @@ def run_worker(job: dict[str, Any], keep: bool = False, env: dict[str, str] | No
         started = time.perf_counter()
         try:
             done = subprocess.run([sys.executable, "-m", "bench.worker", str(work / "job.json"), str(work / "result.json")],
-                                  cwd=REPO, env=child_env(env), capture_output=True, text=True, timeout=WORKER_TIMEOUT_S)
+                                  cwd=REPO, env=child_env(env), capture_output=True, text=True, timeout=WORKER_TIMEOUT_S,
+                                  check=False)
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {WORKER_TIMEOUT_S} s"}
         process_wall = time.perf_counter() - started

@@ -58,9 +58,8 @@ def _config(job: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     if not connector:
         return job["config"], {}
     from sluice.configfile import load_config, with_base_url
-    from sluice.demo import connector_file
-
     from sluice.connectors import CONNECTORS
+    from sluice.demo import connector_file
 
     loaded = load_config(connector_file(CONNECTORS[connector["name"]].module))
     config = with_base_url(loaded.config, connector["base_url"])
@@ -93,7 +92,7 @@ def run_dlt(job: dict[str, Any], workdir: Path) -> dict[str, Any]:
     if engine == "sluice":
         from sluice import rest_api_source
     else:
-        from dlt.sources.rest_api import rest_api_source  # type: ignore[assignment]
+        from dlt.sources.rest_api import rest_api_source
     if engine == "dlt-tuned":
         config = _tuned(config)
     file = workdir / "run.duckdb"
@@ -102,7 +101,10 @@ def run_dlt(job: dict[str, Any], workdir: Path) -> dict[str, Any]:
     pipeline = dlt.pipeline(pipeline_name=f"bench_{engine.replace('-', '_')}", destination=dlt.destinations.duckdb(str(file)),
                             dataset_name=DATASET, pipelines_dir=str(workdir / "pipelines"))
     source = rest_api_source(config, **kwargs)
-    pipeline.run(source, loader_file_format="parquet" if engine == "dlt-tuned" else None)
+    if engine == "dlt-tuned":
+        pipeline.run(source, loader_file_format="parquet")
+    else:
+        pipeline.run(source)
     wall = time.perf_counter() - started
     cpu1, rss = _usage()
     phases = _phases(pipeline)
@@ -132,7 +134,7 @@ def main(argv: list[str]) -> int:
         gc.freeze()
     try:
         result = run(job)
-    except BaseException as exc:  # reported to the harness, which prints it loudly
+    except Exception as exc:  # noqa: BLE001 - any failure is a result: the harness prints it loudly
         result = {"error": f"{type(exc).__name__}: {exc}"[:2000], "traceback": traceback.format_exc()[-4000:]}
     result_file.write_text(json.dumps(result))
     return 0
