@@ -211,11 +211,27 @@ DRIFT_SAME_TYPE_LATER = [
 
 EMPTY_PAGES = [[], [{"id": 1, "a": 1}], [], [{"id": 2, "a": None}]]
 
+# dlt's `_flatten` emits a row's scalars first, then its dicts last-in-first-out
+KEY_ORDER = [[
+    {"a": 1, "m": {"x": 1, "k": {"z": 1}, "w": 2}, "n": {"y": 2}, "b": 3},
+    {"c": 1, "b": 2, "z": {"q": 1}, "a": None},
+    {"n": {"y2": 1}, "c": 2, "m": {"new": True}},
+]]
+
+ODD_KEYS = [[{"": 1, "ok": {"": 3}, "__dunder__": 4, "a.b": 5, "A+B": 6}]]
+
+LISTS_IN_DICTS = [[
+    {"id": 1, "meta": {"tags": ["a"], "more": {"items": [{"k": 1}]}}},
+    {"id": 2, "meta": {"tags": [], "more": None}},
+]]
+
+EMPTY_RECORDS = [[{}, {}], [{"a": {}}, {"b": []}]]
+
 
 @pytest.mark.parametrize(
     "pages",
-    [FLAT, NESTED_OBJECTS, ARRAYS_OF_OBJECTS, ARRAYS_OF_SCALARS, ARRAYS_OF_ARRAYS, TIMESTAMPS, UNICODE_AND_CAMEL, DRIFT_SAME_TYPE_LATER, EMPTY_PAGES],
-    ids=["flat", "nested-objects", "arrays-of-objects", "arrays-of-scalars", "arrays-of-arrays", "timestamps", "unicode-camel", "drift-compatible", "empty-pages"],
+    [FLAT, NESTED_OBJECTS, ARRAYS_OF_OBJECTS, ARRAYS_OF_SCALARS, ARRAYS_OF_ARRAYS, TIMESTAMPS, UNICODE_AND_CAMEL, DRIFT_SAME_TYPE_LATER, EMPTY_PAGES, KEY_ORDER, ODD_KEYS, LISTS_IN_DICTS, EMPTY_RECORDS],
+    ids=["flat", "nested-objects", "arrays-of-objects", "arrays-of-scalars", "arrays-of-arrays", "timestamps", "unicode-camel", "drift-compatible", "empty-pages", "key-order", "odd-keys", "lists-in-dicts", "empty-records"],
 )
 def test_same_tables_as_dlt(tmp_path: Path, pages: list[list[dict[str, Any]]]) -> None:
     on_arrow(compare(tmp_path, pages))
@@ -287,6 +303,18 @@ def test_user_column_hints(tmp_path: Path) -> None:
     on_arrow(compare(tmp_path, pages, TableHints(columns=columns, primary_key=("id",), write_disposition="merge")))
 
 
+def test_json_hint_keeps_a_list_whole(tmp_path: Path) -> None:
+    pages = [[{"id": 1, "points": [{"x": 1}, {"x": 2}], "raw": [[1], None]}, {"id": 2, "points": None, "raw": [[3], []]}]]
+    columns = {"points": {"data_type": "json"}, "raw": {"data_type": "json"}}
+    on_arrow(compare(tmp_path, pages, TableHints(columns=columns)))
+
+
+def test_json_of_mixed_shapes_falls_back(tmp_path: Path) -> None:
+    # pyarrow types the page before the json hint is read: mixed shapes go the dict path
+    pages = [[{"id": 1, "raw": [1, "two"]}, {"id": 2, "raw": {"k": 1}}]]
+    falls_back(compare(tmp_path, pages, TableHints(columns={"raw": {"data_type": "json"}})), "pyarrow cannot type the page")
+
+
 def test_all_null_column_is_created_when_a_value_comes(tmp_path: Path) -> None:
     pages = [[{"id": 1, "later": None, "obj": None}], [{"id": 2, "later": None}], [{"id": 3, "later": 5, "obj": {"a": "x"}}]]
     on_arrow(compare(tmp_path, pages))
@@ -341,6 +369,14 @@ def test_colliding_keys_fall_back(tmp_path: Path) -> None:
 
 def test_mixed_scalar_and_object_fall_back(tmp_path: Path) -> None:
     falls_back(compare(tmp_path, [[{"id": 1, "m": {"a": 1}}, {"id": 2, "m": "flat"}]]), "pyarrow cannot type the page")
+
+
+def test_lists_that_map_to_one_table_fall_back(tmp_path: Path) -> None:
+    falls_back(compare(tmp_path, [[{"a": [1], "A": [2]}]]), "map to one table")
+
+
+def test_records_that_are_not_objects_fall_back(tmp_path: Path) -> None:
+    falls_back(compare(tmp_path, [[1, 2, 3]]), "every record must be a JSON object")  # type: ignore[list-item]
 
 
 def test_dlt_columns_in_data_fall_back(tmp_path: Path) -> None:

@@ -100,7 +100,8 @@ def shred(records: list[Any], root_table: str, level: int, rules: ShredRules) ->
         rows, values = todo.popleft()
         lists = _flatten(rows, values, rules)
         done.append(rows)
-        todo.extend(_child(rows, path, raw, array, rules) for path, raw, array in lists)
+        children = (_child(rows, path, raw, array, rules) for path, raw, array in lists)
+        todo.extend(child for child in children if child[0].length)  # no rows, no table
     names = [rows.name for rows in done]
     if len(set(names)) != len(names):
         raise ShredError(f"two lists map to one table among {sorted(names)}")
