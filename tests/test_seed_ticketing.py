@@ -125,7 +125,7 @@ def test_edge_counts(env: SeedEnv, counts: dict[str, int]) -> None:
 
 def test_rate_limit_429_with_retry_after_recovers(env: SeedEnv) -> None:
     counts = {"events": 3, "tags": 2, "orders": 2, "tickets": 1}
-    throttle = Fault(rate_limit_429=(2, 0.02))
+    throttle = Fault(rate_limit_429=(2, 1.0))  # Retry-After: 1, capped by max_retry_delay
     with MockServer(NAME, counts=counts, options={"duplicate": False},
                     faults={"events": throttle, "orders": throttle}) as m:
         result = run_seed(NAME, m, env)
