@@ -68,6 +68,10 @@ class HttpClient:
         connector = aiohttp.TCPConnector(limit=self.spec.max_concurrency, ttl_dns_cache=300, enable_cleanup_closed=True)
         timeout = aiohttp.ClientTimeout(total=self.spec.timeout)
         self._session = aiohttp.ClientSession(connector=connector, timeout=timeout, auto_decompress=True)
+        # aiohttp silently re-sends a request once when the server drops the connection; our own
+        # retry policy counts attempts and waits, so one silent duplicate per attempt is wrong.
+        if hasattr(self._session, "_retry_connection"):
+            self._session._retry_connection = False
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -93,7 +97,8 @@ class HttpClient:
                 outcome = self._classify(raw, endpoint, attempt)
                 if outcome is not None:
                     return outcome
-                raise RetryableError(f"status {raw.status}", status=raw.status, retry_after=announced_wait(raw.headers))
+                body = self.safe(truncate(raw.content[:4000].decode("utf-8", "replace"), 200))
+                raise RetryableError(f"status {raw.status}: {body}", status=raw.status, retry_after=announced_wait(raw.headers))
             except RetryableError as exc:
                 if attempt > retry.max_retries:
                     raise self._exhausted(exc, request, attempt, stats) from None
