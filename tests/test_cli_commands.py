@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -154,7 +155,8 @@ def test_run_summary_table_and_summary_json(env: Path, capsys: pytest.CaptureFix
     assert code == 0, captured.err
     out = captured.out
     assert "sluice run tickets: 120 rows in 1 table, 2 requests" in out
-    assert "ticket_data (merge)" in out and "loaded" in out and "in table" in out
+    assert re.search(r"ticket_data\s+merge\s+120\s+120\s+2\s+0\s+0", out), out
+    assert "loaded" in out and "in table" in out
     assert "extracting" not in out  # no live display when stdout is not a terminal
     summary = json.loads((env / "s.json").read_text())
     assert summary["status"] == "ok"
@@ -165,24 +167,19 @@ def test_run_summary_table_and_summary_json(env: Path, capsys: pytest.CaptureFix
     assert set(summary["steps"]) == {"extract", "normalize", "load"}
 
 
-def test_merge_rerun_shows_rows_this_run_and_rows_in_the_table(env: Path, capsys: pytest.CaptureFixture[str],
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_summary_tells_rows_this_run_from_rows_in_the_table(env: Path, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """With append, a rerun adds rows: 'loaded' is this run's, 'in table' the destination's."""
+    text = TICKETS_YAML.read_text().replace("write_disposition: merge", "write_disposition: append")
+    config = write(env, "append.yaml", text)
     with MockServer("tickets", counts={"tickets": 30}) as mock:
         monkeypatch.setenv("API_KEY", mock.api_key)
-        assert main(run_args(mock, TICKETS_YAML, env)) == 0
-        assert main(run_args(mock, TICKETS_YAML, env, "--summary-json", str(env / "s.json"))) == 0
+        assert main(run_args(mock, config, env)) == 0
+        assert main(run_args(mock, config, env, "--summary-json", str(env / "s.json"))) == 0
     summary = json.loads((env / "s.json").read_text())
-    assert summary["rows"] == {"ticket_data": 30} and summary["rows_in_destination"] == {"ticket_data": 30}
-    capsys.readouterr()
-    text = yaml_file("tickets").read_text().replace("write_disposition: merge", "write_disposition: append")
-    with MockServer("tickets", counts={"tickets": 30}) as mock:
-        monkeypatch.setenv("API_KEY", mock.api_key)
-        config = write(env, "append.yaml", text)
-        assert main(run_args(mock, config, env, "--pipeline-name", "a", "--duckdb-file", str(env / "a.duckdb"))) == 0
-        assert main(run_args(mock, config, env, "--pipeline-name", "a", "--duckdb-file", str(env / "a.duckdb"),
-                             "--summary-json", str(env / "a.json"))) == 0
-    summary = json.loads((env / "a.json").read_text())
     assert summary["rows"] == {"ticket_data": 30} and summary["rows_in_destination"] == {"ticket_data": 60}
+    last = capsys.readouterr().out.split("sluice run append")[-1]
+    assert re.search(r"ticket_data\s+append\s+30\s+60\s", last), last
 
 
 def test_failed_run_exit_1_message_and_summary_json(env: Path, capsys: pytest.CaptureFixture[str],

@@ -48,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         # dlt warns about columns that only saw nulls on every run; keep the CLI's output readable.
         os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
+    # No network but the API's: dlt's anonymous telemetry stays off unless the user turns it on.
+    os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     console = Console(width=None if sys.stdout.isatty() else 120)
     try:
         return int(args.handler(args, console))

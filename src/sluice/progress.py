@@ -110,14 +110,14 @@ def _rows(spec: Any, selected: set[str]) -> list[_Row]:
 
 # -- the live table ---------------------------------------------------------------------------
 
-_COLUMNS = ("resource", "", "pages", "records", "requests", "in flight", "retries", "skipped", "waited", "time", "rec/s")
+_COLUMNS = ("", "resource", "pages", "records", "requests", "in flight", "retries", "skipped", "waited", "time", "rec/s")
 
 
 def render(snapshot: Snapshot) -> RenderableType:
     stats, now = snapshot.stats, time.monotonic()
     table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1))
     for i, column in enumerate(_COLUMNS):
-        table.add_column(column, justify="left" if i < 2 else "right", no_wrap=True)
+        table.add_column(column, justify="left" if i < 2 else "right", no_wrap=True, overflow="ellipsis")
     failed = snapshot.failed_resource()
     for row in snapshot.rows:
         table.add_row(*_cells(row, stats.resources.get(row.name), failed == row.name, now))
@@ -134,11 +134,10 @@ def _headline(snapshot: Snapshot, stats: RunStats, now: float) -> Text:
 def _cells(row: _Row, stats: ResourceStats | None, failed: bool, now: float) -> list[str | Text]:
     name = "  " * row.depth + ("└ " if row.depth else "") + row.name
     if stats is None or stats.started is None:
-        return [Text(name, style="dim"), Text("waiting", style="dim"), *[""] * (len(_COLUMNS) - 2)]
-    state = _state(stats, failed, now)
+        return [Text("·", style="dim"), Text(name, style="dim"), *[""] * (len(_COLUMNS) - 2)]
     rate = f"{stats.records / stats.seconds:,.0f}" if stats.seconds > 0.2 else ""
     return [
-        name, state, f"{stats.pages:,}", f"{stats.records:,}", f"{stats.requests:,}",
+        _state(stats, failed, now), name, f"{stats.pages:,}", f"{stats.records:,}", f"{stats.requests:,}",
         str(stats.in_flight) if stats.finished is None else "",
         _warn(stats.retries), _warn(stats.skipped_children),
         f"{stats.rate_limit_wait:.1f}s" if stats.rate_limit_wait >= 0.05 else "", f"{stats.seconds:.1f}s", rate,
@@ -147,10 +146,10 @@ def _cells(row: _Row, stats: ResourceStats | None, failed: bool, now: float) -> 
 
 def _state(stats: ResourceStats, failed: bool, now: float) -> Text:
     if failed:
-        return Text("✗ failed", style="bold red")
+        return Text("✗", style="bold red")
     if stats.finished is not None:
-        return Text("✓ done", style="green")
-    return Text(_SPINNER[int(now * 10) % len(_SPINNER)] + " fetching", style="yellow")
+        return Text("✓", style="green")
+    return Text(_SPINNER[int(now * 10) % len(_SPINNER)], style="yellow")
 
 
 def _warn(count: int) -> Text | str:
@@ -161,8 +160,8 @@ def _footer(snapshot: Snapshot, stats: RunStats) -> Text:
     limit = snapshot.runtime.spec.http.max_concurrency
     wait = sum(r.rate_limit_wait for r in stats.resources.values())
     return Text(f"{stats.requests:,} requests, {stats.in_flight}/{limit} in flight, {stats.retries:,} retries, "
-                f"{sum(r.records for r in stats.resources.values()):,} records, rate-limit waits {wait:.1f}s",
-                style="dim")
+                f"{sum(r.records for r in stats.resources.values()):,} records, rate-limit waits {wait:.1f}s"
+                "   (· waiting, ⠋ fetching, ✓ done)", style="dim")
 
 
 @contextmanager

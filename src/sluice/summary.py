@@ -10,7 +10,9 @@ import json
 import logging
 from typing import Any
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .runner import RunResult
@@ -71,7 +73,7 @@ def summary_dict(result: RunResult, in_destination: dict[str, int] | None = None
 def print_summary(result: RunResult, console: Console, title: str = "sluice run") -> dict[str, int]:
     """Print the summary table; returns the destination row counts it queried."""
     counts = destination_counts(result)
-    table = _table(result, counts, title)
+    table = _table(result, counts, title, console.width)
     console.print(table)
     steps = step_seconds(result)
     if steps:
@@ -87,28 +89,33 @@ def print_summary(result: RunResult, console: Console, title: str = "sluice run"
     return counts
 
 
-def _table(result: RunResult, counts: dict[str, int], title: str) -> Table:
+def _table(result: RunResult, counts: dict[str, int], title: str, width: int = 120) -> Table:
+    """One block per resource: its table with the resource's numbers, then its nested tables."""
     stats = result.stats
     total = sum(result.rows.values())
     n_tables = f"{len(result.rows)} table{'s' if len(result.rows) != 1 else ''}"
     table = Table(title=f"{title}: {total:,} rows in {n_tables}, {stats.requests:,} requests, "
-                        f"{stats.retries:,} retries, {result.seconds:.2f}s", title_justify="left")
-    table.add_column("resource", overflow="fold")
-    table.add_column("table", overflow="fold", min_width=12)
+                        f"{stats.retries:,} retries, {result.seconds:.2f}s", title_justify="left",
+                  box=box.SIMPLE_HEAD, padding=(0, 1))
+    longest = max((len(t) + 2 for t in result.rows), default=16)
+    table.add_column("table", overflow="fold", min_width=max(16, min(longest, width - 72)))  # full names
+    table.add_column("write", no_wrap=True)
     for column in ("loaded", "in table", "requests", "retries", "skipped", "seconds", "rec/s"):
         table.add_column(column, justify="right", no_wrap=True)
     modes = dispositions(result)
     for name, resource in stats.resources.items():
-        tables = result.rows_of(name)
+        tables = sorted(result.rows_of(name).items(), key=lambda t: (t[0] != name, t[0]))
         if not tables:
-            table.add_row(name, "[dim](not loaded)[/]", "", "", *_numbers(resource))
+            label = "(no rows)" if resource.records == 0 else "(not loaded: feeds its children)"
+            table.add_row(f"[bold]{escape(name)}[/] [dim]{label}[/]", "", "", "", *_numbers(resource))
             continue
-        for i, (table_name, rows) in enumerate(sorted(tables.items(), key=lambda t: (t[0] != name, t[0]))):
+        for i, (table_name, rows) in enumerate(tables):
             in_table = f"{counts[table_name]:,}" if table_name in counts else "?"
-            label = table_name + (" [dim](merge)[/]" if i == 0 and modes.get(table_name) == "merge" else "")
-            numbers = _numbers(resource) if i == 0 else [""] * 5
-            table.add_row(name if i == 0 else "", label, f"{rows:,}", in_table, *numbers)
-        table.add_section()
+            if i == 0:
+                label = f"[bold]{escape(table_name)}[/]" + (f" [dim]<- {escape(name)}[/]" if table_name != name else "")
+                table.add_row(label, modes.get(table_name, ""), f"{rows:,}", in_table, *_numbers(resource))
+            else:
+                table.add_row(f"[dim]  {escape(table_name)}[/]", "", f"{rows:,}", in_table)
     return table
 
 
