@@ -49,6 +49,15 @@ class Case:
     seed: Seed | None = None
     what: str = ""
 
+    @property
+    def size(self) -> str:
+        """The data size, as the table shows it."""
+        if self.group == "fanout":
+            return f"{self.counts['parents']:,}x{self.counts['children']}"
+        if self.group == "seeds":
+            return ", ".join(f"{k} {v:,}" for k, v in self.counts.items())
+        return f"{next(iter(self.counts.values())):,}"
+
     def scaled(self, fraction: float) -> Case:
         scalable = {"flat", "cursor", "parents"}
         counts = {k: max(1, int(v * fraction)) if k in scalable else v for k, v in self.counts.items()}

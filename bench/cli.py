@@ -8,11 +8,12 @@ import statistics
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from . import airbyte
 from .cases import CONCURRENCY, FULL, QUICK, Case, Sizes, build_cases
-from .harness import CaseRunner, Options, Run
+from .harness import CaseRunner, Options, Run, Work
 from .report import ENGINE_LABEL, errors, mismatches, phases, refusals, rows_of, table
 
 GROUPS = ("flat", "fanout", "cursor", "seeds", "scale", "ceiling")
@@ -24,10 +25,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cases", default=",".join(GROUPS),
                         help="comma-separated groups: flat, fanout, cursor, seeds, scale, ceiling (the floor rows)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of sluice and the floor per case (default 3)")
-    parser.add_argument("--dlt-repeat", type=int, default=1,
-                        help="runs of tuned dlt per case (default 1: it takes 10-40 s a run)")
+    parser.add_argument("--dlt-repeat", type=int, default=0, help="runs of tuned dlt per case (default: --repeat)")
+    parser.add_argument("--budget", type=float, default=540.0,
+                        help="seconds for the whole run (default 540): rounds after the first, and the scale case's "
+                             "size, are cut to fit, and the report says where; 0: no limit")
     parser.add_argument("--reduced", type=float, default=0.1,
                         help="dlt with its defaults runs on this fraction of the data (default 0.1); 0 skips it")
+    parser.add_argument("--engines", default="dlt,dlt-tuned,sluice,airbyte,floor",
+                        help="comma-separated subset of: dlt (defaults, reduced size), dlt-tuned, sluice, airbyte, floor")
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes, one run each, the first case of each group, no reduced dlt (the smoke test)")
     parser.add_argument("--out", type=Path, help="also write the report to this markdown file")
@@ -40,39 +45,46 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     unknown = sorted(set(args.groups) - set(GROUPS))
     if unknown:
         parser.error(f"unknown case group(s) {unknown}; choose from {', '.join(GROUPS)}")
+    args.engine_set = {e.strip() for e in args.engines.split(",") if e.strip()}
     if args.quick:
         args.repeat, args.dlt_repeat, args.reduced = min(args.repeat, 1), min(args.dlt_repeat, 1), 0.0
     return args
 
 
-def size_label(case: Case) -> str:
-    counts = case.counts
-    if case.group == "fanout":
-        return f"{counts['parents']:,}x{counts['children']}"
-    if case.group == "seeds":
-        return ", ".join(f"{k} {v:,}" for k, v in counts.items())
-    return f"{next(iter(counts.values())):,}"
+WEIGHTS = {"flat": 1.0, "fanout": 1.0, "cursor": 0.5, "seeds": 0.25, "scale": 1.5}
 
 
-def plan(args: argparse.Namespace, sizes: Sizes) -> list[tuple[Case, list[tuple[str, int]]]]:
+def plan(args: argparse.Namespace, sizes: Sizes) -> list[Work]:
     groups = build_cases(sizes)
     ceiling = "ceiling" in args.groups
-    work: list[tuple[Case, list[tuple[str, int]]]] = []
+    work: list[Work] = []
     for group in args.groups:
         for case in groups.get(group, [])[: 1 if args.quick else None]:
-            schedule = [(e, args.dlt_repeat if e == "dlt-tuned" else args.repeat if group != "scale" else 1)
-                        for e in case.engines]
+            schedule = [(e, (args.dlt_repeat or args.repeat) if e == "dlt-tuned" else args.repeat) for e in case.engines]
             if ceiling and case.floor is not None:
                 schedule.append(("floor", args.repeat))
             if args.airbyte_bin and case.airbyte is not None:
                 schedule.append(("airbyte", 1))
-            work.append((case, schedule))
-            if case.reduced and args.reduced > 0:
-                work.append((case.scaled(args.reduced), [("dlt", 1), ("sluice", 1)]))
+            schedule = [(e, 1 if group == "scale" else n) for e, n in schedule if e in args.engine_set]
+            dlt_defaults = case.reduced and args.reduced > 0 and "dlt" in args.engine_set
+            reduced = case.scaled(args.reduced) if dlt_defaults else None
+            work.append(Work(case, schedule, reduced, WEIGHTS.get(group, 1.0)))
     if "scale" in args.groups and "flat" not in args.groups:  # the reference the scale check needs
-        base = groups["flat"][0]
-        work.insert(0, (base, [("sluice", 1)]))
+        work.insert(0, Work(groups["flat"][0], [("sluice", 1)], None, 0.3))
     return work
+
+
+def fit_scale(case: Case, runs: list[Run], sizes: Sizes, allowance: float | None) -> Case:
+    """The scale case at the largest size (1M, 500k, 250k, ...) that the time left allows."""
+    reference = [r for r in runs if r.engine == "sluice" and r.case == "flat 0ms (short page)"
+                 and r.size == f"{sizes.flat:,}" and not r.error and r.records]
+    if allowance is None or not reference:
+        return case
+    per_record = statistics.median(r.process_wall / r.records for r in reference)
+    count = sizes.scale
+    while count // 2 >= 2 * sizes.flat and per_record * count * 1.15 > allowance:
+        count //= 2
+    return replace(case, counts={"flat": count})
 
 
 def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
@@ -81,7 +93,7 @@ def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
         (f"Machine: {platform.machine()}, Python {platform.python_version()}; wall = building the source to the end of "
          "the load in a fresh process (imports excluded; per-phase and whole-process times below); CPU = user + system "
          "over the same span; RSS = the process's peak. records/s counts root-table rows; rows include child tables."),
-        (f"Runs per engine: sluice and the floor {args.repeat}, tuned dlt {args.dlt_repeat}, alternating A B A B against "
+        (f"Runs per engine: up to {args.repeat} (tuned dlt {args.dlt_repeat or args.repeat}), alternating A B A B against "
          f"one mock process per data set (pages warmed once before timing); Airbyte 1 when enabled. Concurrency "
          f"{CONCURRENCY} for sluice (its default), the floor's paged fetches and Airbyte."),
     ]
@@ -93,6 +105,7 @@ def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
         ratio = f", {est / full.wall:.0f}x sluice's full-size run" if full and full.wall else ""
         out.append(f"EXTRAPOLATED: {row.case}: dlt with its defaults ran on {row.size} records only "
                    f"({args.reduced:g} of the case) in {row.wall:.2f} s; linearly that is ~{est:.0f} s at full size{ratio}.")
+    out += [f"BUDGET: {cut}" for cut in getattr(args, "cuts", [])]
     out += _politeness(runs)
     out += _scale(runs, sizes)
     found = mismatches(rows)
@@ -120,15 +133,18 @@ def _politeness(runs: list[Run]) -> list[str]:
 
 
 def _scale(runs: list[Run], sizes: Sizes) -> list[str]:
-    big = [r.rss_mb for r in runs if r.case.startswith("scale") and r.engine == "sluice" and not r.error]
+    scaled = [r for r in runs if r.case.startswith("scale") and r.engine == "sluice" and not r.error]
+    big = [r.rss_mb for r in scaled]
     base = [r.rss_mb for r in runs if r.case.startswith("flat 0ms") and r.size == f"{sizes.flat:,}"
             and r.engine == "sluice" and not r.error]
     if not big or not base:
         return []
     ratio = max(big) / statistics.median(base)
+    start = statistics.median(r.rss_start_mb for r in scaled)
     verdict = "ok" if ratio <= SCALE_RSS_LIMIT else "**FAILED**"
-    return [(f"Scale: sluice's peak RSS {max(big):.0f} MB at {sizes.scale:,} records vs {statistics.median(base):.0f} MB "
-             f"at {sizes.flat:,}: {ratio:.2f}x (limit {SCALE_RSS_LIMIT}x): {verdict}.")]
+    return [(f"Scale: sluice's peak RSS {max(big):.0f} MB at {scaled[0].size} records vs {statistics.median(base):.0f} MB "
+             f"at {sizes.flat:,}: {ratio:.2f}x (limit {SCALE_RSS_LIMIT}x): {verdict}. (The process held {start:.0f} MB "
+             "after its imports, before the run.)")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -140,13 +156,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.airbyte_bin:
             print("airbyte-cdk not found: skipping Airbyte (python -m bench --install-airbyte)", file=sys.stderr)
     sizes = QUICK if args.quick else FULL
-    options = Options(repeat=args.repeat, dlt_repeat=args.dlt_repeat, airbyte_bin=args.airbyte_bin, keep=args.keep)
+    options = Options(airbyte_bin=args.airbyte_bin, keep=args.keep)
     started = time.monotonic()
+    runner = CaseRunner(options)
     runs: list[Run] = []
-    for case, schedule in plan(args, sizes):
-        size = size_label(case)
-        print(f"{case.name} [{size}]: {', '.join(f'{ENGINE_LABEL[e]} x{n}' for e, n in schedule)}", file=sys.stderr)
-        runs += CaseRunner(case, size, options).run(schedule)
+    work = plan(args, sizes)
+    for index, item in enumerate(work):
+        allowance = None
+        if args.budget > 0:
+            left = args.budget - (time.monotonic() - started)
+            allowance = max(0.0, left) * item.weight / sum(w.weight for w in work[index:])
+        if item.case.group == "scale":
+            fitted = fit_scale(item.case, runs, sizes, allowance)
+            if fitted.counts != item.case.counts:
+                runner.cuts.append(f"{item.case.name}: {fitted.size} records instead of {item.case.size} (time budget)")
+            item = replace(item, case=fitted)
+        engines = ", ".join(f"{ENGINE_LABEL[e]} x{n}" for e, n in item.schedule)
+        extra = f"; {ENGINE_LABEL['dlt']} and sluice on {item.reduced.size}" if item.reduced else ""
+        print(f"{item.case.name} [{item.case.size}]: {engines}{extra}", file=sys.stderr)
+        runs += runner.run(item, allowance)
+    args.cuts = runner.cuts
     report = _report(args, runs, sizes, time.monotonic() - started)
     print(report)
     if args.out:

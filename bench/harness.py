@@ -32,6 +32,7 @@ class Run:
     wall: float = 0.0
     cpu: float = 0.0
     rss_mb: float = 0.0
+    rss_start_mb: float = 0.0  # after imports, before the run
     process_wall: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -50,9 +51,6 @@ class Run:
 
 @dataclass
 class Options:
-    repeat: int = 3
-    dlt_repeat: int = 1
-    engines: tuple[str, ...] = ("dlt", "dlt-tuned", "sluice", "floor")
     airbyte_bin: str | None = None
     keep: bool = False
     log: Any = sys.stderr
@@ -95,38 +93,71 @@ def _first_lines(text: str, limit: int = 300) -> str:
     return cause[:limit]
 
 
+@dataclass
+class Work:
+    """One case to run: its engines (engine, runs wanted) and, for dlt's defaults, a reduced copy."""
+
+    case: Case
+    schedule: list[tuple[str, int]]
+    reduced: Case | None = None  # runs dlt (defaults) and sluice once each
+    weight: float = 1.0  # share of the time budget
+
+
 class CaseRunner:
-    """Runs one case's engines against one mock process."""
+    """Runs cases: engines alternate, A B A B, against one mock process per data set."""
 
-    def __init__(self, case: Case, size: str, options: Options) -> None:
-        self.case, self.size, self.options = case, size, options
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.cuts: list[str] = []  # cases that got fewer rounds than asked, to stay in the budget
 
-    def run(self, schedule: list[tuple[str, int]]) -> list[Run]:
-        """`schedule`: (engine, runs wanted); engines alternate, A B A B, until each has its runs."""
-        case = self.case
-        seed = case.seed
-        with MockProcess(case.mock, counts=case.counts, options=seed.options if seed else None) as mock:
-            self._warm_up(mock)
+    def run(self, work: Work, allowance: float | None = None) -> list[Run]:
+        """The first round always runs; later rounds only while they fit in `allowance` seconds."""
+        started = time.monotonic()
+        failed: set[str] = set()  # an engine that failed once is not run again on this case
+        with self._mock(work.case) as mock:
+            runs = self._round(mock, work.case, work.schedule, 0, failed)
+            last = time.monotonic() - started
+            if work.reduced is not None:
+                with self._mock(work.reduced) as small:
+                    runs += self._round(small, work.reduced, [("dlt", 1), ("sluice", 1)], 0, set())
+            rounds = max((n for _, n in work.schedule), default=0)
+            for round_ in range(1, rounds):
+                if allowance is not None and time.monotonic() - started + last > allowance:
+                    self.cuts.append(f"{work.case.name}: {round_} round(s) of {rounds} (time budget)")
+                    break
+                begun = time.monotonic()
+                runs += self._round(mock, work.case, work.schedule, round_, failed)
+                last = time.monotonic() - begun
+        return runs
+
+    def _mock(self, case: Case) -> MockProcess:
+        mock = MockProcess(case.mock, counts=case.counts, options=case.seed.options if case.seed else None)
+        try:
+            self._warm_up(mock, case)
             mock.set_latency(case.latency_ms)
-            runs: list[Run] = []
-            failed: set[str] = set()  # an engine that failed once is not run again on this case
-            for round_ in range(max((n for _, n in schedule), default=0)):
-                for engine, wanted in schedule:
-                    if round_ < wanted and engine not in failed:
-                        runs.append(self._one(mock, engine))
-                        if runs[-1].error:
-                            failed.add(engine)
-            return runs
+        except BaseException:
+            mock.close()
+            raise
+        return mock
 
-    def _warm_up(self, mock: MockProcess) -> None:
+    def _round(self, mock: MockProcess, case: Case, schedule: list[tuple[str, int]], round_: int,
+               failed: set[str]) -> list[Run]:
+        runs = []
+        for engine, wanted in schedule:
+            if round_ < wanted and engine not in failed:
+                runs.append(self._one(mock, case, engine))
+                if runs[-1].error:
+                    failed.add(engine)
+        return runs
+
+    def _warm_up(self, mock: MockProcess, case: Case) -> None:
         """Every page once, so the mock's body cache is as warm for the first engine as the last."""
-        if self.case.floor is not None:
+        if case.floor is not None:
             from .floor import fetch
 
-            asyncio.run(fetch(self.case.floor(mock.origin)))
+            asyncio.run(fetch(case.floor(mock.origin)))
 
-    def _job(self, mock: MockProcess, engine: str) -> tuple[dict[str, Any], dict[str, str]]:
-        case = self.case
+    def _job(self, mock: MockProcess, case: Case, engine: str) -> tuple[dict[str, Any], dict[str, str]]:
         job: dict[str, Any] = {"engine": engine}
         env: dict[str, str] = {}
         if engine == "floor":
@@ -145,14 +176,14 @@ class CaseRunner:
             job["config"] = case.config(mock.origin)
         return job, env
 
-    def _one(self, mock: MockProcess, engine: str) -> Run:
-        job, env = self._job(mock, engine)
+    def _one(self, mock: MockProcess, case: Case, engine: str) -> Run:
+        job, env = self._job(mock, case, engine)
         mock.reset()
         result = run_worker(job, self.options.keep, env)
         stats = mock.stats()
         error = result.get("error")
-        run = Run(self.case.name, engine, self.size, mock=stats, error=_first_lines(error) if error else None)
-        for key in ("wall", "cpu", "rss_mb", "process_wall", "phases", "tables"):
+        run = Run(case.name, engine, case.size, mock=stats, error=_first_lines(error) if error else None)
+        for key in ("wall", "cpu", "rss_mb", "rss_start_mb", "process_wall", "phases", "tables"):
             if key in result:
                 setattr(run, key, result[key])
         self._log(run)
@@ -162,4 +193,4 @@ class CaseRunner:
         what = f"ERROR {run.error}" if run.error else (
             f"{run.wall:7.2f} s  cpu {run.cpu:6.2f} s  rss {run.rss_mb:6.0f} MB  "
             f"{run.mock.get('requests', 0)} requests  {run.rows} rows")
-        print(f"  {run.case:<26} {self.size:<7} {run.engine:<9} {what}", file=self.options.log, flush=True)
+        print(f"  {run.case:<26} {run.size:<9} {run.engine:<9} {what}", file=self.options.log, flush=True)

@@ -96,7 +96,7 @@ def run_dlt(job: dict[str, Any], workdir: Path) -> dict[str, Any]:
     if engine == "dlt-tuned":
         config = _tuned(config)
     file = workdir / "run.duckdb"
-    cpu0, _ = _usage()
+    cpu0, rss0 = _usage()
     started = time.perf_counter()
     pipeline = dlt.pipeline(pipeline_name=f"bench_{engine.replace('-', '_')}", destination=dlt.destinations.duckdb(str(file)),
                             dataset_name=DATASET, pipelines_dir=str(workdir / "pipelines"))
@@ -109,7 +109,8 @@ def run_dlt(job: dict[str, Any], workdir: Path) -> dict[str, Any]:
     cpu1, rss = _usage()
     phases = _phases(pipeline)
     del pipeline, source
-    return {"wall": wall, "cpu": cpu1 - cpu0, "rss_mb": rss, "phases": phases, "tables": read_tables(file)}
+    return {"wall": wall, "cpu": cpu1 - cpu0, "rss_mb": rss, "rss_start_mb": rss0, "phases": phases,
+            "tables": read_tables(file)}
 
 
 def run(job: dict[str, Any]) -> dict[str, Any]:
