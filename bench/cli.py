@@ -106,7 +106,7 @@ def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
         out.append(f"EXTRAPOLATED: {row.case}: dlt with its defaults ran on {row.size} records only "
                    f"({args.reduced:g} of the case) in {row.wall:.2f} s; linearly that is ~{est:.0f} s at full size{ratio}.")
     out += [f"BUDGET: {cut}" for cut in getattr(args, "cuts", [])]
-    out += _politeness(runs)
+    out += _politeness(runs, sizes.seed_rps)
     out += _scale(runs, sizes)
     found = mismatches(rows)
     checked = ("Tables checked equal to sluice's (names, rows, columns; root-table rows for the floor and Airbyte) "
@@ -117,7 +117,7 @@ def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
     return out
 
 
-def _politeness(runs: list[Run]) -> list[str]:
+def _politeness(runs: list[Run], rps: float) -> list[str]:
     out = []
     sluice = [r for r in runs if r.engine == "sluice" and not r.error]
     over = [r for r in sluice if r.mock.get("max_in_flight", 0) > CONCURRENCY]
@@ -127,8 +127,10 @@ def _politeness(runs: list[Run]) -> list[str]:
     for run in runs:
         if run.case.startswith("seed ") and run.engine == "sluice" and not run.error:
             throttled = run.mock.get("statuses", {}).get("429", 0)
-            out.append(f"{run.case}: busiest second {run.mock.get('busiest_second')} requests "
-                       f"({run.mock.get('requests')} in {run.wall:.1f} s), 429 answers {throttled}")
+            busiest = run.mock.get("busiest_second", 0)
+            verdict = "within" if busiest <= rps + 1 else "**EXCEEDED**"  # burst 1: one request above the rate
+            out.append(f"{run.case}: busiest second {busiest} requests, {verdict} the configured {rps:g}/s "
+                       f"({run.mock.get('requests')} requests in {run.wall:.1f} s); 429 answers {throttled}")
     return out[:1] + sorted(set(out[1:]))
 
 
@@ -165,7 +167,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         allowance = None
         if args.budget > 0:
             left = args.budget - (time.monotonic() - started)
-            allowance = max(0.0, left) * item.weight / sum(w.weight for w in work[index:])
+            if left <= 0:
+                runner.cuts.append(f"{item.case.name} [{item.case.size}]: skipped (time budget spent)")
+                continue
+            allowance = left * item.weight / sum(w.weight for w in work[index:])
         if item.case.group == "scale":
             fitted = fit_scale(item.case, runs, sizes, allowance)
             if fitted.counts != item.case.counts:
