@@ -18,7 +18,7 @@ ENGINE_LABEL = {
     "floor": "floor (aiohttp+orjson+duckdb)",
 }
 COLUMNS = ("case", "size", "engine", "runs", "wall s (median)", "records/s", "peak RSS MB", "CPU s", "requests",
-           "rows", "dlt/sluice", "sluice/floor")
+           "rows", "wall / sluice", "sluice / floor")
 
 
 @dataclass
