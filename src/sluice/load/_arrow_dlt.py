@@ -11,7 +11,9 @@ Facts found by reading dlt's source and by running it (see `tests/test_arrow_*.p
   (`create_table_variant=True`) whose table has a `parent`; dlt refuses a `resource` on
   nested tables. A variant starts as a copy of the resource's hints (its columns, primary
   key, nested hints), so it is created and emptied first with `apply_hints` on the running
-  resource; the rows then carry their column schemas with `with_hints`. (Declaring them as
+  resource; the rows then carry their column schemas with `with_hints`. What cannot be
+  emptied stays on the nested table in the schema, harmless as it equals the root's:
+  `write_disposition`, `x-normalizer.max_nesting`, and the `variant_name` dlt adds. (Declaring them as
   the root's `nested_hints` does not work with Arrow: dlt 1.31's Arrow extractor gives every
   nested table of the hints the root item's Arrow columns.)
 - dlt 1.31 then fails after extraction while it groups metrics by resource: it reads
@@ -152,7 +154,15 @@ def declare_nested_table(resource: Any, name: str, parent: str, root: str) -> No
     """Create the table variant for a nested table, emptied of what it copied from the
     resource: its columns, keys and nested hints belong to the root table only."""
     resource.apply_hints(
-        table_name=name, parent_table_name=parent, columns={}, primary_key="", merge_key="", nested_hints={}, create_table_variant=True
+        table_name=name,
+        parent_table_name=parent,
+        columns={},
+        primary_key="",
+        merge_key="",
+        nested_hints={},
+        file_format="",  # type: ignore[arg-type]
+        table_format="",  # type: ignore[arg-type]
+        create_table_variant=True,
     )
     _ROOTS[name] = root
 
