@@ -45,7 +45,9 @@ class Pacer:
             self._tokens, self._stamp = float(self.rate.burst), now
         self._tokens = min(self.rate.burst, self._tokens + (now - self._stamp) * self.rate.requests_per_second)
         self._stamp = now
-        if self._tokens >= 1.0:
+        # Refilling by `delay * rate` can land a hair under 1.0; without the tolerance the
+        # next wait is a few ulps long, and a clock that cannot advance by so little spins.
+        if self._tokens >= 1.0 - 1e-9:
             self._tokens -= 1.0
             return 0.0
         return (1.0 - self._tokens) / self.rate.requests_per_second
