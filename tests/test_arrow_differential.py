@@ -418,3 +418,14 @@ def test_null_primary_key_goes_to_dlt(tmp_path: Path) -> None:
     # dlt refuses it in normalize ("Cannot coerce NULL"); it must see the dicts to say so
     hints = TableHints(write_disposition="merge", primary_key=("id",))
     falls_back(extracted(tmp_path, [[{"id": 1}], [{"id": None, "x": 1}]], hints), "null in not-null column 'id'")
+
+
+def test_parquet_add_dlt_id_sends_everything_to_dicts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_ID", "true")
+    falls_back(compare(tmp_path, FLAT), "add_dlt_id")
+
+
+def test_parquet_add_dlt_load_id_keeps_flat_pages_on_arrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
+    on_arrow(compare(tmp_path / "flat", FLAT))
+    falls_back(compare(tmp_path / "nested", ARRAYS_OF_OBJECTS), "add_dlt_load_id")

@@ -86,10 +86,10 @@ def capabilities() -> DestinationCapabilitiesContext:
         return DestinationCapabilitiesContext.generic_capabilities()
 
 
-def parquet_adds_dlt_id() -> bool:
-    """dlt would overwrite our `_dlt_id` (and break every parent link) when this is on."""
-    config = resolve_configuration(ItemsNormalizerConfiguration(), sections=(known_sections.NORMALIZE, "parquet_normalizer"))
-    return bool(config.add_dlt_id)
+def parquet_normalizer() -> ItemsNormalizerConfiguration:
+    """dlt's settings for Arrow items: `add_dlt_id` would overwrite our row keys (and break
+    every parent link); `add_dlt_load_id` puts `_dlt_load_id` on nested tables too."""
+    return resolve_configuration(ItemsNormalizerConfiguration(), sections=(known_sections.NORMALIZE, "parquet_normalizer"))
 
 
 def resource_table(resource: Any, schema: Schema) -> TTableSchema:

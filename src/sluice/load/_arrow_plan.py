@@ -44,10 +44,13 @@ def plan_table(schema: Schema, rules: SchemaRules, rows: Rows, links: Mapping[st
     for column in fields:
         first = _first_valid(column.array)
         existing = known.get(column.name)
+        if first is None:
+            # dlt creates no column before it sees a value, and nulls need no type
+            if existing is not None and not existing.get("nullable", True) and utils.is_complete_column(existing):
+                raise TypeRefused(f"null in not-null column {column.name!r} of {rows.name!r}")
+            continue
         if existing is not None and utils.is_complete_column(existing):
             schema_column = existing
-        elif first is None:
-            continue  # dlt creates no column before it sees a value
         else:
             value = _first_value(rows, column, first, links, records)
             schema_column = _new_column(schema, column.name, value, existing)

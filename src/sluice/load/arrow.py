@@ -103,13 +103,13 @@ class _Refused(Exception):
 class _Session:
     """What the writer knows during one extraction: its copy of the schema and the ids."""
 
-    def __init__(self, schema: Schema, root: str, load_id: str, resource: Any) -> None:
+    def __init__(self, schema: Schema, root: str, load_id: str, resource: Any, no_nested: str | None) -> None:
         self.schema = schema
         self.rules = dltx.SchemaRules(schema)
         self.root = root
         self.load_id = load_id
-        # nested tables need the running resource and dlt's metrics to accept them
-        self.resource = resource if resource is not None and dltx.enable_nested_table_metrics() else None
+        self.resource = resource
+        self.no_nested = no_nested  # why nested tables cannot go the Arrow way, if they cannot
         config = DataItemNormalizer.get_normalizer_config(schema)
         self.level = helpers.get_table_nesting_level(schema, root, config.get("max_nesting", 1000)) or 0
         self.names = _LinkNames(schema)
@@ -120,7 +120,8 @@ class _Session:
         load_id = dltx.load_id()
         if load_id is None:
             raise _Refused("not inside a dlt extraction: no load id")
-        if dltx.parquet_adds_dlt_id():
+        parquet = dltx.parquet_normalizer()
+        if parquet.add_dlt_id:
             raise _Refused("normalize.parquet_normalizer.add_dlt_id would replace the row keys")
         schema = dltx.live_schema()
         if hints.root_key:
@@ -128,7 +129,8 @@ class _Session:
             schema = schema.clone()  # the relational normalizer reads its config when made
         root = dltx.resource_table(_hints_resource(table_name, hints), schema)
         schema.update_table(root, normalize_identifiers=False)
-        session = cls(schema, root["name"], load_id, dltx.current_resource())
+        resource = dltx.current_resource()
+        session = cls(schema, root["name"], load_id, resource, _nested_blocker(resource, parquet.add_dlt_load_id))
         session.check()
         return session
 
@@ -152,8 +154,8 @@ class _Session:
 
     def items(self, records: list[Any]) -> list[Any]:
         tables = shred(records, self.root, self.level, self.rules)
-        if len(tables) > 1 and self.resource is None:
-            raise _Refused("this dlt cannot take Arrow rows for nested tables")
+        if len(tables) > 1 and self.no_nested:
+            raise _Refused(self.no_nested)
         links = self._links(tables)
         plans = [plan_table(self.schema, self.rules, rows, links[rows.name], records) for rows in tables]
         for plan in plans:
@@ -201,6 +203,16 @@ class _Session:
             dltx.declare_nested_table(self.resource, rows.name, rows.parent.name, self.root)
             self.declared.add(rows.name)
         return dltx.child_item(table, rows.name, hints)
+
+
+def _nested_blocker(resource: Any, adds_load_id: bool) -> str | None:
+    if resource is None:
+        return "nested tables need the running dlt resource (dlt.current.resource())"
+    if adds_load_id:
+        return "normalize.parquet_normalizer.add_dlt_load_id would add _dlt_load_id to nested tables"
+    if not dltx.enable_nested_table_metrics():
+        return "this dlt version cannot group metrics of nested tables fed at extract"
+    return None
 
 
 class _LinkNames:
