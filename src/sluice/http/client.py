@@ -96,6 +96,7 @@ class HttpClient:
                 raw = await self._exchange(endpoint, request, stats)
                 outcome = self._classify(raw, endpoint, attempt)
                 if outcome is not None:
+                    self.pacer.accepted()
                     return outcome
                 body = self.safe(truncate(raw.content[:4000].decode("utf-8", "replace"), 200))
                 raise RetryableError(f"status {raw.status}: {body}", status=raw.status, retry_after=announced_wait(raw.headers))
@@ -105,9 +106,10 @@ class HttpClient:
                 wait = self._wait(exc, retry.delay(attempt), retry.max_retry_delay)
                 stats.retries += 1
                 log.info("retry %d of %s in %.2fs (%s)", attempt, self._url(request), wait, exc)
-                if exc.status == 429 or exc.retry_after is not None:
-                    self.pacer.pause(wait)  # the API said slow down: the whole source slows down
-                    await self._acquire(stats)
+                if exc.status == 429:
+                    self.pacer.throttled(wait)  # the API said slow down: the whole source slows down
+                elif exc.retry_after is not None:
+                    self.pacer.pause(wait)
                 else:
                     await self.pacer.sleep(wait)
 

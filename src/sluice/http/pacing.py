@@ -25,6 +25,8 @@ class Pacer:
     sleep: Sleep = asyncio.sleep
     paused_until: float = 0.0
     waited: float = 0.0  # seconds spent waiting for the rate limit or a pause
+    spacing: float = 0.0  # after a 429: seconds between request starts, shrinking while the API accepts
+    _next_start: float = field(default=0.0, init=False)
     _tokens: float = field(default=0.0, init=False)
     _stamp: float | None = field(default=None, init=False)
 
@@ -32,8 +34,9 @@ class Pacer:
         """Wait until one request may start."""
         while True:
             now = self.clock()
-            delay = max(self.paused_until - now, 0.0) or self._take(now)
+            delay = max(self.paused_until - now, self._next_start - now, 0.0) or self._take(now)
             if delay <= 0:
+                self._next_start = now + self.spacing
                 return
             self.waited += delay
             await self.sleep(delay)
@@ -55,3 +58,18 @@ class Pacer:
     def pause(self, seconds: float) -> None:
         """Hold every request of the source for `seconds` from now."""
         self.paused_until = max(self.paused_until, self.clock() + max(seconds, 0.0))
+
+    def throttled(self, seconds: float) -> None:
+        """The API refused a request for its rate: hold every request `seconds`, then let them
+        start one at a time, at least `seconds` apart. A pause that ends with every waiting
+        request at once is a herd the API refuses again (a token bucket has one token after
+        its wait); a refusal of a request started after the pause means still too fast: the
+        spacing doubles (refusals of requests already in flight do not count twice)."""
+        spaced = self.clock() >= self.paused_until
+        self.pause(seconds)
+        self.spacing = min(max(seconds, self.spacing * 2 if spaced else self.spacing), 60.0)
+
+    def accepted(self) -> None:
+        """An answer within the API's rate: the spacing shrinks by a tenth, back to none. Slowly,
+        so the source settles just under the API's rate instead of swinging into it again."""
+        self.spacing = self.spacing * 0.9 if self.spacing > 0.001 else 0.0
