@@ -121,6 +121,28 @@ def test_pause_and_rate_combine() -> None:
     assert asyncio.run(go()) == pytest.approx([3.0, 4.0])
 
 
+def test_throttled_restarts_one_at_a_time_and_ramps_back_up() -> None:
+    fake = FakeTime()
+    pacer = Pacer(None, clock=fake.clock, sleep=fake.sleep)
+    pacer.throttled(0.5)
+    pacer.throttled(0.5)  # the rest of the herd that was in flight: no doubling
+    assert pacer.spacing == 0.5
+
+    async def starts(n: int) -> list[float]:
+        stamps = []
+        for _ in range(n):
+            await pacer.acquire()
+            stamps.append(round(fake.now - 1000.0, 6))
+        return stamps
+
+    assert asyncio.run(starts(3)) == [0.5, 1.0, 1.5]  # not three at 0.5
+    pacer.throttled(0.5)  # refused again although spaced: still too fast
+    assert pacer.spacing == 1.0
+    for _ in range(100):
+        pacer.accepted()
+    assert pacer.spacing == 0.0  # the API kept accepting: back to full speed
+
+
 def test_concurrent_waiters_share_one_bucket() -> None:
     """50 tasks at once on a real loop, a fake clock: the bucket hands out one token at a time."""
     fake = FakeTime()
