@@ -25,7 +25,7 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from sluice.load.arrow import ArrowPageWriter, ArrowUnsupported, TableHints  # noqa: E402
+from sluice.load.arrow import ArrowPageWriter, ArrowUnsupported, TableHints
 
 STEPS = ("extract", "normalize", "load")
 

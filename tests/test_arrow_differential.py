@@ -70,12 +70,21 @@ def load(tmp_path: Path, name: str, runs: list[Pages], hints: TableHints, *, arr
             columns=dict(hints.columns) or None,  # type: ignore[arg-type]
             max_table_nesting=hints.max_table_nesting,
         )
-        data = dlt.source(lambda r=resource(pages): r, name=name, root_key=hints.root_key or None)()
+        data = _as_source(resource(pages), name, hints.root_key)
         if extract_only:
             pipeline.extract(data)
         else:
             pipeline.run(data, loader_file_format="parquet")
     return Run(pipeline, db, state["fallback"], state["arrow_pages"])
+
+
+def _as_source(resource: Any, name: str, root_key: bool) -> Any:
+    """The resource in a source, the level where dlt keeps `root_key`."""
+
+    def resources() -> Any:
+        return resource
+
+    return dlt.source(resources, name=name, root_key=root_key or None)()
 
 
 def schema_view(run: Run) -> dict[str, Any]:
@@ -156,12 +165,15 @@ def _values(row: dict[str, Any], table: Mapping[str, Any]) -> tuple[Any, ...]:
         if table["columns"].get(name, {}).get("data_type") == "json" and isinstance(value, str):
             value = json.loads(value)
         if isinstance(value, datetime.datetime):
-            value = value.astimezone(datetime.timezone.utc).isoformat()
+            value = value.astimezone(datetime.UTC).isoformat()
         out.append((name, value))
     return tuple(out)
 
 
-def compare(tmp_path: Path, pages: Pages, hints: TableHints = TableHints(), *, runs: int = 1, later: list[Pages] = ()) -> Run:  # type: ignore[assignment]
+NO_HINTS = TableHints()
+
+
+def compare(tmp_path: Path, pages: Pages, hints: TableHints = NO_HINTS, *, runs: int = 1, later: tuple[Pages, ...] = ()) -> Run:
     """Loads `pages` both ways (`runs` times, then the `later` runs), asserts the results
     are the same, returns the Arrow run."""
     all_runs = [pages] * runs + list(later)
@@ -280,7 +292,7 @@ def _counts(run: Run) -> dict[str, int]:
 
 def test_merge_across_pages_and_runs(tmp_path: Path) -> None:
     hints = TableHints(write_disposition="merge", primary_key=("id",))
-    on_arrow(compare(tmp_path, NESTED_FOR_MERGE, hints, later=[[NESTED_FOR_MERGE[1]]]))
+    on_arrow(compare(tmp_path, NESTED_FOR_MERGE, hints, later=([NESTED_FOR_MERGE[1]],)))
 
 
 def test_replace(tmp_path: Path) -> None:
@@ -359,12 +371,12 @@ def test_drift_in_a_nested_table_after_arrow_pages(tmp_path: Path) -> None:
 def test_next_run_on_dicts_after_a_run_on_arrow(tmp_path: Path) -> None:
     first = [[{"id": 1, "items": [{"k": 1}], "at": "2024-01-01T00:00:00Z"}]]
     second = [[{"id": 1, "items": [{"k": 1.5}], "at": "2024-01-02T00:00:00Z"}], [{"id": 2, "items": [{"k": 2}]}]]
-    run = compare(tmp_path, first, TableHints(write_disposition="merge", primary_key=("id",), max_table_nesting=2), later=[second])
+    run = compare(tmp_path, first, TableHints(write_disposition="merge", primary_key=("id",), max_table_nesting=2), later=(second,))
     falls_back(run, "double values in a bigint column")
 
 
 def test_type_drift_across_runs_falls_back_and_matches(tmp_path: Path) -> None:
-    run = compare(tmp_path, [[{"id": 1, "phone": 123, "at": "2024-01-01T00:00:00Z"}]], later=[[[{"id": 2, "phone": 1.5, "at": "soon"}]]])
+    run = compare(tmp_path, [[{"id": 1, "phone": 123, "at": "2024-01-01T00:00:00Z"}]], later=([[{"id": 2, "phone": 1.5, "at": "soon"}]],))
     falls_back(run, "double values in a bigint column")
 
 
@@ -380,7 +392,7 @@ def test_timestamp_then_text_falls_back(tmp_path: Path) -> None:
     falls_back(compare(tmp_path, [[{"at": "2024-01-01T00:00:00Z"}, {"at": "soon"}]]), "RFC 3339")
 
 
-def extracted(tmp_path: Path, pages: Pages, hints: TableHints = TableHints()) -> Run:
+def extracted(tmp_path: Path, pages: Pages, hints: TableHints = NO_HINTS) -> Run:
     """Extract only: for pages that dlt itself cannot normalize or load."""
     return load(tmp_path, "arrow", [pages], hints, arrow=True, extract_only=True)
 

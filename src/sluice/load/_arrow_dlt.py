@@ -29,7 +29,12 @@ from typing import Any
 import dlt
 from dlt.common.configuration import known_sections, resolve_configuration
 from dlt.common.configuration.container import Container
-from dlt.common.destination.capabilities import DestinationCapabilitiesContext, adjust_column_schema_to_capabilities
+from dlt.common.configuration.exceptions import ContextDefaultCannotBeCreated
+from dlt.common.destination.capabilities import (
+    DestinationCapabilitiesContext,
+    adjust_column_schema_to_capabilities,
+)
+from dlt.common.exceptions import DltException
 from dlt.common.normalizers.json import helpers
 from dlt.common.normalizers.json.relational import DataItemNormalizer
 from dlt.common.schema import Schema, utils
@@ -67,7 +72,7 @@ def live_schema() -> Schema:
     """A private copy of the schema dlt is extracting into, or a fresh default schema."""
     try:
         return dlt.current.source_schema().clone()
-    except Exception:  # outside of an extraction: nothing is known yet
+    except DltException:  # outside of an extraction: nothing is known yet
         return Schema("sluice")
 
 
@@ -75,14 +80,14 @@ def load_id() -> str | None:
     """The id of the load package being extracted, present only inside an extraction."""
     try:
         return str(dlt.current.load_package_state()["load_id"])
-    except Exception:
+    except DltException:
         return None
 
 
 def capabilities() -> DestinationCapabilitiesContext:
     try:
         return Container()[DestinationCapabilitiesContext]
-    except Exception:
+    except ContextDefaultCannotBeCreated:
         return DestinationCapabilitiesContext.generic_capabilities()
 
 
@@ -108,7 +113,7 @@ def infer_column(schema: Schema, name: str, data_type: str) -> TColumnSchema:
         prop = utils.hint_to_column_prop(hint)
         value = schema._infer_hint(hint, name)
         if not utils.has_default_column_prop_value(prop, value):
-            column[prop] = value  # type: ignore[literal-required]
+            column[prop] = value
     return adjust_column_schema_to_capabilities(column, capabilities())
 
 
@@ -146,7 +151,7 @@ def current_resource() -> Any:
     """The resource whose generator is running, or None outside of an extraction."""
     try:
         return dlt.current.resource()
-    except Exception:
+    except (DltException, LookupError):
         return None
 
 
@@ -160,8 +165,8 @@ def declare_nested_table(resource: Any, name: str, parent: str, root: str) -> No
         primary_key="",
         merge_key="",
         nested_hints={},
-        file_format="",  # type: ignore[arg-type]
-        table_format="",  # type: ignore[arg-type]
+        file_format="",
+        table_format="",
         create_table_variant=True,
     )
     _ROOTS[name] = root
@@ -169,10 +174,10 @@ def declare_nested_table(resource: Any, name: str, parent: str, root: str) -> No
 
 def root_item(table: Any, columns: dict[str, TColumnSchema]) -> Any:
     """The root table's rows, with every column schema declared (Arrow alone says less)."""
-    return dlt.mark.with_hints(table, dlt.mark.make_hints(columns=columns))  # type: ignore[arg-type]
+    return dlt.mark.with_hints(table, dlt.mark.make_hints(columns=columns))
 
 
 def child_item(table: Any, name: str, columns: dict[str, TColumnSchema]) -> Any:
     """A nested table's rows, for its variant declared by `declare_nested_table`."""
-    hints = dlt.mark.make_hints(table_name=name, columns=columns)  # type: ignore[arg-type]
+    hints = dlt.mark.make_hints(table_name=name, columns=columns)
     return dlt.mark.with_hints(table, hints, create_table_variant=True)

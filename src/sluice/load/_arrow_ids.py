@@ -12,7 +12,7 @@ import secrets
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 
 
 def random_ids(count: int, id_bytes: int) -> Any:

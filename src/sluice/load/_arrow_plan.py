@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 from dlt.common.data_types.type_helpers import py_type_to_sc_type
 from dlt.common.json import json
 from dlt.common.schema import Schema, utils

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.types as pat
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.types as pat  # type: ignore[import-untyped]
 
 RowKind = Literal["record", "list", "value"]
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.types as pat
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.types as pat  # type: ignore[import-untyped]
 
 # dlt data types this path writes, and the Arrow type it writes them as
 ARROW_TYPES: dict[str, Any] = {

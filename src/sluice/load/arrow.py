@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dlt
-import pyarrow as pa
+import pyarrow as pa  # type: ignore[import-untyped]
 from dlt.common.normalizers.json import helpers
 from dlt.common.normalizers.json.relational import DataItemNormalizer
 from dlt.common.normalizers.utils import DLT_ID_LENGTH_BYTES
 from dlt.common.schema import Schema, utils
-from dlt.common.schema.typing import TColumnSchema
+from dlt.common.schema.typing import TColumnSchema, TPartialTableSchema
 
 from . import _arrow_dlt as dltx
 from ._arrow_ids import random_ids
@@ -110,8 +110,8 @@ class _Session:
         self.load_id = load_id
         self.resource = resource
         self.no_nested = no_nested  # why nested tables cannot go the Arrow way, if they cannot
-        config = DataItemNormalizer.get_normalizer_config(schema)
-        self.level = helpers.get_table_nesting_level(schema, root, config.get("max_nesting", 1000)) or 0
+        max_nesting = DataItemNormalizer.get_normalizer_config(schema).get("max_nesting")
+        self.level = helpers.get_table_nesting_level(schema, root, 1000 if max_nesting is None else max_nesting) or 0
         self.names = _LinkNames(schema)
         self.declared: set[str] = set()
 
@@ -130,7 +130,7 @@ class _Session:
         root = dltx.resource_table(_hints_resource(table_name, hints), schema)
         schema.update_table(root, normalize_identifiers=False)
         resource = dltx.current_resource()
-        session = cls(schema, root["name"], load_id, resource, _nested_blocker(resource, parquet.add_dlt_load_id))
+        session = cls(schema, str(root["name"]), load_id, resource, _nested_blocker(resource, parquet.add_dlt_load_id))
         session.check()
         return session
 
@@ -184,13 +184,14 @@ class _Session:
 
     def _commit(self, plan: TablePlan) -> None:
         rows = plan.rows
-        if rows.name in self.schema.tables:
-            partial = {"name": rows.name, "columns": plan.new_columns}
-        else:
-            partial = utils.new_table(rows.name, rows.parent.name if rows.parent else None)
+        partial: TPartialTableSchema = {"name": rows.name, "columns": plan.new_columns}
+        if rows.name not in self.schema.tables:
+            # a new table, exactly as dlt's normalizer makes it
+            partial = utils.new_table(rows.name, rows.parent.name if rows.parent else None)  # type: ignore[arg-type]
             partial["columns"] = plan.new_columns
-        if plan.new_columns or rows.name not in self.schema.tables:
-            self.schema.update_table(partial, normalize_identifiers=False)  # type: ignore[arg-type]
+        elif not plan.new_columns:
+            return
+        self.schema.update_table(partial, normalize_identifiers=False)
 
     def _item(self, plan: TablePlan) -> Any:
         rows = plan.rows
@@ -225,14 +226,14 @@ class _LinkNames:
 
 def _hints_resource(table_name: str, hints: TableHints) -> Any:
     """A resource with the user's hints, so dlt itself computes the root table from them."""
-    return dlt.resource(
+    return dlt.resource(  # type: ignore[call-overload]
         [],
         name=table_name,
         table_name=table_name,
-        write_disposition=hints.write_disposition,  # type: ignore[arg-type]
+        write_disposition=hints.write_disposition,
         primary_key=list(hints.primary_key) or None,
         merge_key=list(hints.merge_key) or None,
-        columns=dict(hints.columns) or None,  # type: ignore[arg-type]
+        columns=dict(hints.columns) or None,
         max_table_nesting=hints.max_table_nesting,
     )
 
