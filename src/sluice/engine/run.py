@@ -48,6 +48,9 @@ class RunOptions:
     # end are wasted (counted); 0 turns it off.
     speculative_window: int = 8
     speculate_after: int = 8
+    # Hand pages to dlt as Arrow tables shaped exactly as dlt's normalizer would shape them
+    # (sluice.load.arrow); a resource falls back to dicts when that cannot be exact.
+    arrow: bool = True
 
 
 @dataclass

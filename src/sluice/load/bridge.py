@@ -22,7 +22,7 @@ class BridgeClosed(Exception):
 
 
 class Bridge:
-    def __init__(self, names: Iterable[str], capacity: int = 64) -> None:
+    def __init__(self, names: Iterable[str], capacity: int = 256) -> None:
         self._queues: dict[str, deque[list[Any]]] = {name: deque() for name in names}
         self._finished: set[str] = set()
         self._abandoned: set[str] = set()

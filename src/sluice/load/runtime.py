@@ -20,7 +20,7 @@ from ..engine.stats import RunStats
 from .bridge import Bridge, BridgeClosed
 
 log = logging.getLogger("sluice")
-MAX_RECORDS_PER_ITEM = 5000
+MAX_RECORDS_PER_ITEM = 20000
 
 
 class Run:

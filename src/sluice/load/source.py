@@ -6,6 +6,8 @@ records fetched by the engine. dlt owns schemas, normalisation, state and loadin
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -19,12 +21,13 @@ from ..errors import ConfigError, Issue
 from .runtime import SourceRuntime
 
 _LAST_VALUE_FUNCS = {"max": max, "min": min}
+log = logging.getLogger("sluice.load")
 
 
 def build_source(spec: SourceSpec, *, name: str | None = None, section: str | None = None,
                  options: RunOptions | None = None, **source_kwargs: Any) -> DltSource:
     runtime = SourceRuntime(spec, options)
-    resources = build_resources(spec, runtime)
+    resources = build_resources(spec, runtime, source_kwargs)
 
     def rest_api() -> list[DltResource]:
         return resources
@@ -36,11 +39,11 @@ def build_source(spec: SourceSpec, *, name: str | None = None, section: str | No
     return source
 
 
-def build_resources(spec: SourceSpec, runtime: SourceRuntime) -> list[DltResource]:
+def build_resources(spec: SourceSpec, runtime: SourceRuntime, source_hints: Mapping[str, Any] | None = None) -> list[DltResource]:
     resources, issues = [], []
     for resource in spec.resources:
         try:
-            resources.append(_resource(resource, runtime))
+            resources.append(_resource(resource, runtime, source_hints or {}))
         except (ValueError, TypeError, DltException) as exc:
             # dlt checks some hints (merge strategy, column shapes) only when the resource is made:
             # still a configuration error, reported with the others, never a bare traceback.
@@ -55,8 +58,8 @@ def _source_kwargs(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k in allowed and v is not None and k != "parallelized"}
 
 
-def _resource(spec: ResourceSpec, runtime: SourceRuntime) -> DltResource:
-    fetch = _fetch_function(spec, runtime)
+def _resource(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[str, Any]) -> DltResource:
+    fetch = _fetch_function(spec, runtime, source_hints)
     fetch.__name__ = spec.name
     fetch.__qualname__ = spec.name
     hints = dict(spec.hints)
@@ -68,14 +71,59 @@ def _resource(spec: ResourceSpec, runtime: SourceRuntime) -> DltResource:
     return resource  # type: ignore[no-any-return]
 
 
-def _fetch_function(spec: ResourceSpec, runtime: SourceRuntime) -> Any:
+def _arrow_eligible(spec: ResourceSpec, runtime: SourceRuntime) -> bool:
+    """Arrow items when nothing downstream expects dicts: no user steps, no incremental
+    (dlt filters those per record), a plain table name."""
+    if not runtime.options.arrow or os.environ.get("SLUICE_ARROW", "1") == "0":
+        return False
+    hints = spec.hints
+    return not spec.processing_steps and isinstance(hints.get("table_name", spec.name), str) and "nested_hints" not in hints
+
+
+def _as_arrow(stream: Iterator[list[Any]], spec: ResourceSpec, source_hints: Mapping[str, Any]) -> Iterator[Any]:
+    from .arrow import ArrowPageWriter, ArrowUnsupported, TableHints
+
+    writer: ArrowPageWriter | None = ArrowPageWriter(spec.hints.get("table_name", spec.name), _table_hints(spec, source_hints, TableHints))
+    for records in stream:
+        if writer is not None:
+            try:
+                yield from writer.items(records)
+                continue
+            except ArrowUnsupported as exc:
+                log.info("resource '%s' goes to dlt as dicts: %s", spec.name, exc.reason)
+                writer = None
+        yield records
+
+
+def _table_hints(spec: ResourceSpec, source_hints: Mapping[str, Any], factory: Any) -> Any:
+    hints = spec.hints
+    disposition = hints.get("write_disposition", "append")
+    if isinstance(disposition, Mapping):
+        disposition = disposition.get("disposition", "append")
+    return factory(
+        write_disposition=disposition,
+        primary_key=_columns(hints.get("primary_key")), merge_key=_columns(hints.get("merge_key")),
+        max_table_nesting=hints.get("max_table_nesting", source_hints.get("max_table_nesting")),
+        columns=hints.get("columns") if isinstance(hints.get("columns"), Mapping) else {},
+        root_key=bool(source_hints.get("root_key")),
+    )
+
+
+def _columns(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _fetch_function(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[str, Any]) -> Any:
     """The resource function; it takes an `incremental` argument only when configured, so dlt
     binds the cursor state to it exactly as it does for its own rest_api resources."""
     default = _incremental(spec.endpoint.incremental)
     if default is None:
 
-        def fetch() -> Iterator[list[Any]]:
-            return runtime.register(spec.name, dict).stream(spec.name)
+        def fetch() -> Iterator[Any]:
+            stream = runtime.register(spec.name, dict).stream(spec.name)
+            return _as_arrow(stream, spec, source_hints) if _arrow_eligible(spec, runtime) else stream
 
         return fetch
 
