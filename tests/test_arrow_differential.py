@@ -441,3 +441,9 @@ def test_parquet_add_dlt_load_id_keeps_flat_pages_on_arrow(tmp_path: Path, monke
     monkeypatch.setenv("NORMALIZE__PARQUET_NORMALIZER__ADD_DLT_LOAD_ID", "true")
     on_arrow(compare(tmp_path / "flat", FLAT))
     falls_back(compare(tmp_path / "nested", ARRAYS_OF_OBJECTS), "add_dlt_load_id")
+
+
+@pytest.mark.parametrize("strategy", ["upsert", "scd2"])
+def test_merge_strategies_with_deterministic_keys_fall_back(tmp_path: Path, strategy: str) -> None:
+    hints = TableHints(write_disposition={"disposition": "merge", "strategy": strategy}, primary_key=("id",))
+    falls_back(extracted(tmp_path, [[{"id": 1, "v": "a"}]], hints), "deterministic row keys")

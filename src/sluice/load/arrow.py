@@ -57,9 +57,16 @@ class ArrowUnsupported(Exception):
 
 @dataclass(frozen=True)
 class TableHints:
-    """The resource hints that change what dlt's normalizer makes of the records."""
+    """The resource hints that change what dlt's normalizer makes of the records; the same
+    values the resource itself is given (the writer computes the root table from them
+    with dlt, exactly as the extractor will).
 
-    write_disposition: str = "append"
+    `write_disposition` is dlt's string or dict form; merge strategies with deterministic
+    row keys (upsert, scd2, ...) go the dict path. `max_table_nesting` None is dlt's
+    default; `columns` are dlt column hints; `root_key` mirrors the source's `root_key`.
+    """
+
+    write_disposition: str | Mapping[str, Any] = "append"
     primary_key: Sequence[str] = ()
     merge_key: Sequence[str] = ()
     max_table_nesting: int | None = None
@@ -82,7 +89,10 @@ class ArrowPageWriter:
         return self._fallback
 
     def items(self, records: list[Any]) -> list[Any]:
-        """Arrow items to yield for `records` (root table first, then nested tables)."""
+        """Arrow items to yield for `records` (root table first, then nested tables).
+
+        Raises `ArrowUnsupported` when the page must go to dlt as dicts, and from then on
+        for every page: nothing of the refused page has been yielded."""
         if self._fallback is not None:
             raise ArrowUnsupported(self._fallback)
         if not records:
@@ -91,7 +101,7 @@ class ArrowPageWriter:
             if self._session is None:
                 self._session = _Session.start(self.table_name, self.hints)
             return self._session.items(records)
-        except (ShredError, TypeRefused, _Refused) as exc:
+        except (ShredError, TypeRefused, _Refused, pa.ArrowException) as exc:
             self._fallback = str(exc)
             raise ArrowUnsupported(self._fallback) from None
 
@@ -226,16 +236,17 @@ class _LinkNames:
 
 def _hints_resource(table_name: str, hints: TableHints) -> Any:
     """A resource with the user's hints, so dlt itself computes the root table from them."""
-    return dlt.resource(  # type: ignore[call-overload]
-        [],
-        name=table_name,
-        table_name=table_name,
-        write_disposition=hints.write_disposition,
-        primary_key=list(hints.primary_key) or None,
-        merge_key=list(hints.merge_key) or None,
-        columns=dict(hints.columns) or None,
-        max_table_nesting=hints.max_table_nesting,
-    )
+    disposition = hints.write_disposition
+    options: dict[str, Any] = {
+        "name": table_name,
+        "table_name": table_name,
+        "write_disposition": dict(disposition) if isinstance(disposition, Mapping) else disposition,
+        "primary_key": list(hints.primary_key) or None,
+        "merge_key": list(hints.merge_key) or None,
+        "columns": dict(hints.columns) or None,
+        "max_table_nesting": hints.max_table_nesting,
+    }
+    return dlt.resource([], **options)
 
 
 def _written_columns(known: Mapping[str, TColumnSchema], arrays: Mapping[str, Any]) -> dict[str, TColumnSchema]:
