@@ -156,6 +156,7 @@ def test_sigkill_at_random_points_then_rerun(api: dict[str, str], tmp_path: Path
         assert sum(references["merge"]["ticket_data"].values()) == 1200
 
         plan = [(d, rng.uniform(0.05, 0.95 * durations[d])) for d, n in KILL_POINTS.items() for _ in range(n)]
+        plan.append(("append", 1.5 * durations["append"]))  # "killed" after the end: append's rerun doubles
         results: list[tuple[str, dict[str, Any]]] = []
 
         def lane(worker: Worker, points: list[tuple[int, str, float]]) -> None:
