@@ -18,11 +18,20 @@ def select(body: Any, selector: str) -> list[Any]:
         if isinstance(body, dict) and body:
             keys = ", ".join(list(body)[:15])
             raise ResponseError(f"data_selector '{selector}' matched nothing in the response (its keys: {keys})")
+        if body not in (None, [], ""):
+            # A list (or a scalar) where the selector expects an object: not "no records".
+            raise ResponseError(f"data_selector '{selector}' matched nothing: the response is {_shape(body)}, not an object")
         return []
     data = values[0] if len(values) == 1 else values
     if data is None:
         return []
     return data if isinstance(data, list) else [data]
+
+
+def _shape(body: Any) -> str:
+    if isinstance(body, list):
+        return f"a list of {len(body)} items"
+    return {bool: "a boolean", str: "a string", int: "a number", float: "a number"}.get(type(body), type(body).__name__)
 
 
 def detect(body: Any) -> str:
