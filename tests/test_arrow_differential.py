@@ -447,3 +447,8 @@ def test_parquet_add_dlt_load_id_keeps_flat_pages_on_arrow(tmp_path: Path, monke
 def test_merge_strategies_with_deterministic_keys_fall_back(tmp_path: Path, strategy: str) -> None:
     hints = TableHints(write_disposition={"disposition": "merge", "strategy": strategy}, primary_key=("id",))
     falls_back(extracted(tmp_path, [[{"id": 1, "v": "a"}]], hints), "deterministic row keys")
+
+
+def test_schema_contract_falls_back(tmp_path: Path) -> None:
+    hints = TableHints(schema_contract={"columns": "freeze"})
+    falls_back(extracted(tmp_path, [[{"id": 1}]], hints), "schema contract")

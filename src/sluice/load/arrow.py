@@ -61,9 +61,10 @@ class TableHints:
     values the resource itself is given (the writer computes the root table from them
     with dlt, exactly as the extractor will).
 
-    `write_disposition` is dlt's string or dict form; merge strategies with deterministic
-    row keys (upsert, scd2, ...) go the dict path. `max_table_nesting` None is dlt's
-    default; `columns` are dlt column hints; `root_key` mirrors the source's `root_key`.
+    `write_disposition` is dlt's string or dict form (pass the dict whole: the strategy
+    decides the row keys, and upsert, scd2, ... go the dict path). `max_table_nesting` None
+    is dlt's default; `columns` are dlt column hints; `root_key` mirrors the source's
+    `root_key`; a `schema_contract` other than evolve goes the dict path.
     """
 
     write_disposition: str | Mapping[str, Any] = "append"
@@ -72,6 +73,7 @@ class TableHints:
     max_table_nesting: int | None = None
     columns: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     root_key: bool = False
+    schema_contract: str | Mapping[str, Any] | None = None
 
 
 class ArrowPageWriter:
@@ -245,6 +247,7 @@ def _hints_resource(table_name: str, hints: TableHints) -> Any:
         "merge_key": list(hints.merge_key) or None,
         "columns": dict(hints.columns) or None,
         "max_table_nesting": hints.max_table_nesting,
+        "schema_contract": hints.schema_contract,
     }
     return dlt.resource([], **options)
 
