@@ -18,7 +18,7 @@ def select(body: Any, selector: str) -> list[Any]:
         if isinstance(body, dict) and body:
             keys = ", ".join(list(body)[:15])
             raise ResponseError(f"data_selector '{selector}' matched nothing in the response (its keys: {keys})")
-        if body not in (None, [], ""):
+        if body not in (None, {}, [], ""):
             # A list (or a scalar) where the selector expects an object: not "no records".
             raise ResponseError(f"data_selector '{selector}' matched nothing: the response is {_shape(body)}, not an object")
         return []
