@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -25,6 +26,7 @@ from ..http.client import Exchange, HttpClient
 from ..http.pacing import Pacer
 from ..model import Page, PageRequest
 from ..pagination.auto import AutoPaginator
+from ..redact import redact_text, redact_url
 from .requests import first_request, include_parent_fields, parent_context
 from .selector import detect, select
 from .stats import ResourceStats, RunStats
@@ -139,12 +141,12 @@ class Engine:
             await self._paginate(resource, parent_record)
         except HTTPStatusError as exc:
             if parent_record is None or exc.status != 404:
-                raise _named(exc, resource.name) from None
+                raise _named(exc, resource.name, self.source.secrets) from None
             self._progress.skipped[resource.name] = self._progress.skipped.get(resource.name, 0) + 1
             self.stats.of(resource.name).skipped_children += 1
             log.info("resource '%s': a parent has none (404): %s", resource.name, exc.url)
         except ResourceError as exc:
-            raise _named(exc, resource.name) from None
+            raise _named(exc, resource.name, self.source.secrets) from None
         finally:
             if parent_record is not None:
                 self._slots.release()
@@ -297,8 +299,10 @@ class _Chain:
     count: int = 0
     last_digest: bytes | None = None
     digests: set[bytes] = field(default_factory=set)
+    origin: str | None = None
 
     def check(self, request: PageRequest, resource: ResourceSpec, max_pages: int | None) -> None:
+        self._check_origin(request, resource)
         identity = request.identity()
         if identity in self.seen:
             raise LoopError("the API sent the chain back to a request it already made (a repeated cursor or next URL)",
@@ -307,6 +311,18 @@ class _Chain:
         self.count += 1
         if max_pages is not None and self.count > max_pages:
             raise LoopError(f"more than max_pages={max_pages} pages in one chain", resource=resource.name, url=request.url)
+
+    def _check_origin(self, request: PageRequest, resource: ResourceSpec) -> None:
+        # A next URL comes from the response: followed to another host, it would carry the
+        # resource's auth and headers there. Refused, unless there is nothing to carry.
+        parts = urlsplit(request.url)
+        origin = f"{parts.scheme}://{parts.hostname}:{parts.port or ''}".lower()
+        if self.origin is None:
+            self.origin = origin
+        elif origin != self.origin and (resource.endpoint.auth is not None or resource.endpoint.headers):
+            raise ResponseError(f"the API sends the next page to another host ({parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}); "
+                                "the credentials and headers of this resource go only to the host of its first request",
+                                resource=resource.name, url=request.url)
 
     def repeats(self, records: list[Any], planned: bool = False) -> bool:
         """A page in sequence: the same records as the previous page. A planned page (fetched
@@ -339,10 +355,12 @@ def _with_ancestors(source: SourceSpec, targets: set[str]) -> set[str]:
     return needed
 
 
-def _named(exc: ResourceError, name: str) -> ResourceError:
-    if exc.resource:
-        return exc
-    return type(exc)(exc.detail, resource=name, url=exc.url, status=exc.status, attempts=exc.attempts)
+def _named(exc: ResourceError, name: str, secrets: tuple[str, ...]) -> ResourceError:
+    """The error with its resource named and every secret masked: errors raised below the
+    client (loops, selectors, templates) carry URLs and values the client never redacted."""
+    url = redact_url(exc.url, secrets) if exc.url else ""
+    return type(exc)(redact_text(exc.detail, secrets), resource=exc.resource or name, url=url, status=exc.status,
+                     attempts=exc.attempts)
 
 
 def _first_error(group: BaseExceptionGroup[Any]) -> BaseException:
