@@ -104,7 +104,9 @@ def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
         est = row.wall / args.reduced
         ratio = f", {est / full.wall:.0f}x sluice's full-size run" if full and full.wall else ""
         out.append(f"EXTRAPOLATED: {row.case}: dlt with its defaults ran on {row.size} records only "
-                   f"({args.reduced:g} of the case) in {row.wall:.2f} s; linearly that is ~{est:.0f} s at full size{ratio}.")
+                   f"({args.reduced:g} of the case) in {row.wall:.2f} s; linearly that is ~{est:.0f} s at full size{ratio} "
+                   "(an overstatement by up to its fixed start-up cost times the scale factor; the same-size ratio is "
+                   "in the table).")
     out += [f"BUDGET: {cut}" for cut in getattr(args, "cuts", [])]
     out += _politeness(runs, sizes.seed_rps)
     out += _scale(runs, sizes)
