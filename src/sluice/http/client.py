@@ -150,6 +150,7 @@ class HttpClient:
         elif request.data is not None:
             kwargs["data"] = request.data
         stats.requests += 1
+        kwargs["middlewares"] = (_headers_stay_home(url.origin(), frozenset(kwargs["headers"])),)
         async with self.session.request(request.method, url, **kwargs) as response:
             content = await response.read()
             stats.bytes += len(content)
@@ -222,6 +223,20 @@ class HttpClient:
     def _url(self, request: PageRequest) -> str:
         url = URL(request.url, encoded=True).update_query(_query(request.params)) if request.params else URL(request.url, encoded=True)
         return redact_url(str(url), self.secrets)
+
+
+def _headers_stay_home(origin: URL, names: frozenset[str]) -> Any:
+    """A redirect to another host gets none of the request's own headers: aiohttp drops only
+    Authorization and Cookie, and an API key travels in a header of any name."""
+
+    async def middleware(request: aiohttp.ClientRequest, handler: Any) -> aiohttp.ClientResponse:
+        if request.url.origin() != origin:
+            for name in names:
+                request.headers.popall(name, None)
+        response: aiohttp.ClientResponse = await handler(request)
+        return response
+
+    return middleware
 
 
 def _query(params: Mapping[str, Any]) -> dict[str, str]:
