@@ -200,7 +200,7 @@ class HttpClient:
         if not raw.content.strip():
             raise RetryableError(f"empty body with status {raw.status} (expected JSON)", status=raw.status)
         try:
-            return orjson.loads(raw.content)
+            return orjson.loads(_declared_text(raw))
         except orjson.JSONDecodeError as exc:
             kind = raw.headers.get("Content-Type", "unknown content type")
             text = truncate(raw.content[:2000].decode("utf-8", "replace"), 120)
@@ -237,6 +237,20 @@ def _headers_stay_home(origin: URL, names: frozenset[str]) -> Any:
         return response
 
     return middleware
+
+
+def _declared_text(raw: _Raw) -> bytes | str:
+    """The body for the JSON parser. JSON is UTF-8 (RFC 8259), but an API that declares another
+    charset (`application/json; charset=iso-8859-1`) is read in it, as requests would."""
+    for part in raw.headers.get("Content-Type", "").split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        charset = value.strip().strip('"').lower()
+        if key.lower() == "charset" and charset.replace("-", "").replace("_", "") not in ("utf8", "ascii", "usascii"):
+            try:
+                return raw.content.decode(charset)
+            except (LookupError, UnicodeDecodeError):
+                return raw.content  # an unknown or wrong charset: let the parser say what is wrong
+    return raw.content
 
 
 def _query(params: Mapping[str, Any]) -> dict[str, str]:
