@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 from dlt.common.data_types.type_helpers import py_type_to_sc_type
 from dlt.common.json import json
 from dlt.common.schema import Schema, utils
@@ -81,7 +81,7 @@ def _typed(rows: Rows, column: Field, schema_column: TColumnSchema, records: lis
 
 def _json_text(rows: Rows, column: Field, records: list[Any]) -> Any:
     """Whole dicts and lists as dlt writes them into a json column."""
-    valid = np.asarray(column.array.is_valid())
+    valid = column.array.is_valid().to_pylist()
     texts = [json.dumps(dig(rows.origin(i, records), column.raw_path)) if ok else None for i, ok in enumerate(valid)]
     return pa.array(texts, pa.string())
 
@@ -91,7 +91,7 @@ def _first_valid(array: Any) -> int | None:
         return None
     if not array.null_count:
         return 0
-    return int(np.argmax(np.asarray(array.is_valid())))
+    return int(pc.index(array.is_valid(), True).as_py())
 
 
 def _first_value(rows: Rows, column: Field, row: int, links: Mapping[str, Any], records: list[Any]) -> Any:

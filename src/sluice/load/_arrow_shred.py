@@ -14,12 +14,13 @@ knows nothing of dlt. What it cannot shred exactly raises `ShredError`.
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.types as pat  # type: ignore[import-untyped]
 
 RowKind = Literal["record", "list", "value"]
@@ -70,8 +71,8 @@ class Rows:
         """The Python object dlt would flatten for `row`; only for the few rows that need it."""
         if self.parent is None:
             return records[row]
-        container = dig(self.parent.origin(int(self.parent_index[row]), records), self.list_path)
-        element = container[int(self.list_index[row])]
+        container = dig(self.parent.origin(self.parent_index[row].as_py(), records), self.list_path)
+        element = container[self.list_index[row].as_py()]
         if self.kind == "record":
             return element
         return {self.kind: element}
@@ -134,11 +135,11 @@ def _flatten(rows: Rows, values: Any, rules: ShredRules) -> list[tuple[tuple[str
 
 
 def _child(parent: Rows, path: tuple[str, ...], raw: tuple[str, ...], lists: Any, rules: ShredRules) -> tuple[Rows, Any]:
-    lengths = np.asarray(lists.value_lengths().fill_null(0), dtype=np.int64)
-    starts = np.cumsum(lengths) - lengths
-    parent_index = np.repeat(np.arange(len(lists), dtype=np.int64), lengths)
-    list_index = np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(starts, lengths)
     elements = lists.flatten()
+    parent_index = pc.list_parent_indices(lists).cast(pa.int64())
+    lengths = lists.value_lengths().fill_null(0).cast(pa.int64())
+    starts = pc.subtract(pc.cumulative_sum(lengths), lengths)  # first element of each list
+    list_index = pc.subtract(_arange(len(elements)), starts.take(parent_index))
     fragments = (*parent.fragments, *path)
     level, kind = parent.level - 1, _kind(elements.type)
     if kind == "list":
@@ -146,6 +147,11 @@ def _child(parent: Rows, path: tuple[str, ...], raw: tuple[str, ...], lists: Any
         level, elements = level - 1, pa.StructArray.from_arrays([elements], names=["list"])
     rows = Rows(fragments, rules.join(*fragments), level, kind, len(elements), parent, parent_index, list_index, raw)
     return rows, elements
+
+
+def _arange(count: int) -> Any:
+    positions = array("q", range(count))
+    return pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(positions.tobytes())])
 
 
 def _kind(element_type: Any) -> RowKind:

@@ -185,11 +185,11 @@ class _Session:
                 load_ids = pa.repeat(pa.scalar(self.load_id, pa.string()), rows.length)
                 out[rows.name] = {names.load: load_ids, names.row: ids[rows.name]}
                 continue
-            index = pa.array(rows.parent_index, pa.int64())
+            index = rows.parent_index
             roots[rows.name] = roots[rows.parent.name].take(index)
             link = {names.root: ids[self.root].take(roots[rows.name])} if self.root_key else {}
             link[names.parent] = ids[rows.parent.name].take(index)
-            link[names.index] = pa.array(rows.list_index, pa.int64())
+            link[names.index] = rows.list_index
             link[names.row] = ids[rows.name]
             out[rows.name] = link
         return out
