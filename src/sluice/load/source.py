@@ -97,11 +97,9 @@ def _as_arrow(stream: Iterator[list[Any]], spec: ResourceSpec, source_hints: Map
 
 def _table_hints(spec: ResourceSpec, source_hints: Mapping[str, Any], factory: Any) -> Any:
     hints = spec.hints
-    disposition = hints.get("write_disposition", "append")
-    if isinstance(disposition, Mapping):
-        disposition = disposition.get("disposition", "append")
     return factory(
-        write_disposition=disposition,
+        write_disposition=hints.get("write_disposition", "append"),
+        schema_contract=hints.get("schema_contract", source_hints.get("schema_contract")),
         primary_key=_columns(hints.get("primary_key")), merge_key=_columns(hints.get("merge_key")),
         max_table_nesting=hints.get("max_table_nesting", source_hints.get("max_table_nesting")),
         columns=hints.get("columns") if isinstance(hints.get("columns"), Mapping) else {},
