@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         Console(stderr=True).print("[yellow]interrupted[/]")
         return 130
-    except Exception as exc:  # SluiceError, or dlt's own (a load that failed): a run failure, never a traceback
+    except Exception as exc:  # noqa: BLE001 - SluiceError or dlt's own (a failed load): exit 1, never a traceback
         _report_failure(exc, args)
         return EXIT_RUN
 
@@ -154,7 +154,8 @@ def cmd_validate(args: argparse.Namespace, console: Console) -> int:
         raise ConfigError(missing + exc.issues) from None
     if missing:
         raise ConfigError(missing)
-    console.print(f"[green]✓[/] {escape(args.config)}: valid, {len(spec.resources)} resources", highlight=False)
+    count = len(spec.resources)
+    console.print(f"[green]✓[/] {escape(args.config)}: valid, {count} resource{'s' if count != 1 else ''}", highlight=False)
     console.print(_resource_tree(spec))
     if not args.check_connection:
         return EXIT_OK
@@ -334,7 +335,14 @@ def _write_failed_summary(path: str, exc: BaseException, source: Any) -> None:
 
 def cmd_preview(args: argparse.Namespace, console: Console) -> int:
     from .config import parse_source
-    from .preview import infer_tables, print_problem, print_probe_header, probe, sample_table, schema_tables
+    from .preview import (
+        infer_tables,
+        print_probe_header,
+        print_problem,
+        probe,
+        sample_table,
+        schema_tables,
+    )
 
     loaded = _load(args.config, args.base_url)
     spec = parse_source(loaded.config)

@@ -270,7 +270,7 @@ def infer_tables(spec: ResourceSpec, records: list[Any], source_kwargs: Mapping[
         pipeline.extract(resource, loader_file_format="jsonl")
         pipeline.normalize()
         rows = _normalized_rows(pipeline)
-        return [_shape(table, rows.get(table["name"], [])) for table in pipeline.default_schema.data_tables()]
+        return [_shape(table, rows.get(str(table["name"]), [])) for table in pipeline.default_schema.data_tables()]
 
 
 def _normalized_rows(pipeline: Any) -> dict[str, list[dict[str, Any]]]:

@@ -84,7 +84,7 @@ class Snapshot:
 def _selected(source: Any) -> set[str]:
     try:
         return set(source.selected_resources)
-    except Exception:  # a source without dlt's view of it: show every resource
+    except AttributeError:  # a source without dlt's view of it: show every resource
         return {r.name for r in source.sluice_runtime.spec.resources}
 
 

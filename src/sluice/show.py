@@ -52,10 +52,11 @@ def _existing(path: Path) -> Path:
 
 def _from_pipeline(name: str, pipelines_dir: str | None) -> Where:
     import dlt
+    from dlt.pipeline.exceptions import CannotRestorePipelineException
 
     try:
-        pipeline = dlt.attach(name, pipelines_dir=pipelines_dir)
-    except Exception:  # never run here: dlt's default file name for the pipeline
+        pipeline = dlt.attach(name, pipelines_dir=pipelines_dir)  # type: ignore[arg-type]
+    except CannotRestorePipelineException:  # never run here: dlt's default file name for the pipeline
         return Where(_existing(Path(f"{name}.duckdb")), None)
     dataset = pipeline.dataset_name
     info = pipeline.last_trace.last_load_info if pipeline.last_trace else None
@@ -94,9 +95,11 @@ def _columns(con: Any, dataset: str, table: str) -> list[str]:
 
 
 def _loads(con: Any, dataset: str) -> dict[str, tuple[Any, int]]:
+    import duckdb
+
     try:
         rows = con.execute(f'SELECT load_id, inserted_at, status FROM "{dataset}"._dlt_loads').fetchall()
-    except Exception:
+    except duckdb.Error:  # no _dlt_loads: not a dataset dlt loaded
         return {}
     return {str(load_id): (inserted, status) for load_id, inserted, status in rows}
 
@@ -115,7 +118,7 @@ def print_tables(con: Any, where: Where, console: Console) -> None:
         count = con.execute(f'SELECT COUNT(*) FROM "{dataset}"."{name}"').fetchone()[0]
         table.add_row(dataset, name, f"{count:,}", _last_load(con, dataset, name, loads[dataset]))
     console.print(table)
-    console.print(f"[dim]sluice show TABLE prints a few rows; duckdb {where.database} opens it in SQL[/]", highlight=False)
+    console.print("[dim]`sluice show TABLE` prints a few rows; any DuckDB client opens the file for SQL[/]", highlight=False)
 
 
 def _last_load(con: Any, dataset: str, name: str, loads: dict[str, tuple[Any, int]]) -> str:
@@ -124,7 +127,7 @@ def _last_load(con: Any, dataset: str, name: str, loads: dict[str, tuple[Any, in
     load_id = con.execute(f'SELECT MAX(_dlt_load_id) FROM "{dataset}"."{name}"').fetchone()[0]
     if load_id is None:
         return ""
-    inserted, status = loads.get(str(load_id), (None, None))
+    inserted, status = loads.get(str(load_id), (None, 0))
     when = inserted.strftime("%Y-%m-%d %H:%M:%S") if hasattr(inserted, "strftime") else "?"
     return f"{when} (load {load_id}{', status ' + str(status) if status not in (0, None) else ''})"
 
@@ -137,7 +140,8 @@ def print_rows(con: Any, where: Where, name: str, limit: int, console: Console) 
     quoted = ", ".join(f'"{c}"' for c in columns)
     rows = con.execute(f'SELECT {quoted} FROM "{dataset}"."{table_name}" LIMIT {int(limit)}').fetchall()
     title = f"{dataset}.{table_name}: {len(rows)} of {total:,} rows"
-    if len(columns) * 14 <= console.width:
+    widths = [max([len(c), *(min(len(str(r[i])), 40) for r in rows)]) + 3 for i, c in enumerate(columns)]
+    if sum(widths) <= console.width:
         table = Table(title=title, title_justify="left")
         for column in columns:
             table.add_column(column, overflow="ellipsis", max_width=40)

@@ -89,7 +89,7 @@ def _python_line(text: str, parts: list[Part]) -> Found:
                           if isinstance(k, ast.Constant) and k.value == part), None)
             if match is None:
                 return line, False
-            line, node = match[0].lineno, match[1]  # type: ignore[union-attr]
+            line, node = match[0].lineno, match[1]
         elif isinstance(node, (ast.List, ast.Tuple)) and isinstance(part, int) and part < len(node.elts):
             node = node.elts[part]
             line = node.lineno

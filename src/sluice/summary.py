@@ -29,7 +29,7 @@ def destination_counts(result: RunResult) -> dict[str, int]:
         with result.pipeline.sql_client() as client:
             return {t: int(client.execute_sql(f"SELECT COUNT(*) FROM {client.make_qualified_table_name(t)}")[0][0])
                     for t in tables}
-    except Exception as exc:  # a destination without SQL: the summary still shows this run's rows
+    except Exception as exc:  # noqa: BLE001 - a destination without SQL: the summary still shows this run's rows
         log.debug("cannot count rows in the destination: %s", exc)
         return {}
 
@@ -41,7 +41,7 @@ def dispositions(result: RunResult) -> dict[str, str]:
 
         tables = result.pipeline.default_schema.tables
         return {t: str(get_write_disposition(tables, t)) for t in result.rows if t in tables}
-    except Exception:
+    except (AttributeError, KeyError):  # no pipeline, or a table without hints
         return {}
 
 
@@ -50,7 +50,7 @@ def step_seconds(result: RunResult) -> dict[str, float]:
     try:
         steps = result.pipeline.last_trace.steps
         return {s.step: round((s.finished_at - s.started_at).total_seconds(), 3) for s in steps if s.step != "run"}
-    except Exception:
+    except (AttributeError, TypeError):  # no pipeline or no trace, a step not finished
         return {}
 
 
@@ -73,7 +73,7 @@ def summary_dict(result: RunResult, in_destination: dict[str, int] | None = None
 def print_summary(result: RunResult, console: Console, title: str = "sluice run") -> dict[str, int]:
     """Print the summary table; returns the destination row counts it queried."""
     counts = destination_counts(result)
-    table = _table(result, counts, title, console.width)
+    table = _table(result, counts, title)
     console.print(table)
     steps = step_seconds(result)
     if steps:
@@ -89,16 +89,15 @@ def print_summary(result: RunResult, console: Console, title: str = "sluice run"
     return counts
 
 
-def _table(result: RunResult, counts: dict[str, int], title: str, width: int = 120) -> Table:
+def _table(result: RunResult, counts: dict[str, int], title: str) -> Table:
     """One block per resource: its table with the resource's numbers, then its nested tables."""
     stats = result.stats
     total = sum(result.rows.values())
     n_tables = f"{len(result.rows)} table{'s' if len(result.rows) != 1 else ''}"
     table = Table(title=f"{title}: {total:,} rows in {n_tables}, {stats.requests:,} requests, "
                         f"{stats.retries:,} retries, {result.seconds:.2f}s", title_justify="left",
-                  box=box.SIMPLE_HEAD, padding=(0, 1))
-    longest = max((len(t) + 2 for t in result.rows), default=16)
-    table.add_column("table", overflow="fold", min_width=max(16, min(longest, width - 72)))  # full names
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
+    table.add_column("table", overflow="fold")  # full names: folded, never cut, when the screen is narrow
     table.add_column("write", no_wrap=True)
     for column in ("loaded", "in table", "requests", "retries", "skipped", "seconds", "rec/s"):
         table.add_column(column, justify="right", no_wrap=True)
