@@ -113,9 +113,15 @@ class HttpClient:
                 else:
                     await self.pacer.sleep(wait)
 
+    def _remember(self, secrets: tuple[str, ...]) -> None:
+        # Some secrets exist only once a run has started (an oauth2 access token): masked too.
+        if not set(secrets) <= set(self.secrets):
+            self.secrets = tuple(dict.fromkeys((*self.secrets, *secrets)))
+
     async def _exchange(self, endpoint: EndpointSpec, request: PageRequest, stats: ResourceStats) -> _Raw:
         if endpoint.auth is not None:
             request = await endpoint.auth.apply(request, self.session)
+            self._remember(endpoint.auth.secrets)
         await self._acquire(stats)
         async with self._permits, self._resource_permits(endpoint, stats.name):
             self._enter(stats)
