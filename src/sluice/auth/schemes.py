@@ -99,7 +99,10 @@ class OAuth2ClientCredentials:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.client_secret, self.client_id, self._cache.get("token")) if s)
+        # The Basic credential of the token request is the secret too, base64-encoded: a token
+        # endpoint that echoes the request in its error would show it.
+        basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        return tuple(s for s in (self.client_secret, self.client_id, basic, self._cache.get("token")) if s)
 
     async def apply(self, request: PageRequest, session: Any) -> PageRequest:
         token = await self._token(session)
