@@ -196,6 +196,18 @@ def test_failed_run_exit_1_message_and_summary_json(env: Path, capsys: pytest.Ca
     assert summary["resources"]["ticket_data"]["retries"] == 4
 
 
+def test_rate_limit_waits_and_retries_are_counted(env: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    with MockServer("tickets", counts={"tickets": 20}, faults={"*": Fault(rate_limit_429=(2, 0.2))}) as mock:
+        monkeypatch.setenv("API_KEY", mock.api_key)
+        code = main(run_args(mock, TICKETS_YAML, env, "--max-retry-delay", "0.2", "--summary-json", str(env / "s.json")))
+    out = capsys.readouterr().out
+    assert code == 0
+    resource = json.loads((env / "s.json").read_text())["resources"]["ticket_data"]
+    assert resource["retries"] == 2 and resource["rate_limit_wait"] >= 0.3  # Retry-After honoured, and measured
+    assert "waited" in out and "for the API's rate limit" in out
+
+
 def test_configuration_error_exit_2(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(write(env, "bad.yaml", BAD_YAML.replace("${secrets.tickets_key}", "k")))]) == 2
     err = capsys.readouterr().err

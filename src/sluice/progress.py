@@ -118,9 +118,10 @@ def render(snapshot: Snapshot) -> RenderableType:
     table = Table(box=None, header_style="bold", pad_edge=False, padding=(0, 1))
     for i, column in enumerate(_COLUMNS):
         table.add_column(column, justify="left" if i < 2 else "right", no_wrap=True, overflow="ellipsis")
-    failed = snapshot.failed_resource()
+    failed, stopped = snapshot.failed_resource(), snapshot.phase() == "failed"
     for row in snapshot.rows:
-        table.add_row(*_cells(row, stats.resources.get(row.name), failed == row.name, now))
+        state = "failed" if failed == row.name else "stopped" if stopped else ""
+        table.add_row(*_cells(row, stats.resources.get(row.name), state, now))
     return Group(_headline(snapshot, stats, now), table, _footer(snapshot, stats))
 
 
@@ -131,24 +132,26 @@ def _headline(snapshot: Snapshot, stats: RunStats, now: float) -> Text:
     return Text.assemble((f"{spin} {phase}", style), f"  {now - snapshot.started:5.1f}s")
 
 
-def _cells(row: _Row, stats: ResourceStats | None, failed: bool, now: float) -> list[str | Text]:
+def _cells(row: _Row, stats: ResourceStats | None, run_state: str, now: float) -> list[str | Text]:
     name = "  " * row.depth + ("└ " if row.depth else "") + row.name
     if stats is None or stats.started is None:
         return [Text("·", style="dim"), Text(name, style="dim"), *[""] * (len(_COLUMNS) - 2)]
     rate = f"{stats.records / stats.seconds:,.0f}" if stats.seconds > 0.2 else ""
     return [
-        _state(stats, failed, now), name, f"{stats.pages:,}", f"{stats.records:,}", f"{stats.requests:,}",
+        _state(stats, run_state, now), name, f"{stats.pages:,}", f"{stats.records:,}", f"{stats.requests:,}",
         str(stats.in_flight) if stats.finished is None else "",
         _warn(stats.retries), _warn(stats.skipped_children),
         f"{stats.rate_limit_wait:.1f}s" if stats.rate_limit_wait >= 0.05 else "", f"{stats.seconds:.1f}s", rate,
     ]
 
 
-def _state(stats: ResourceStats, failed: bool, now: float) -> Text:
-    if failed:
+def _state(stats: ResourceStats, run_state: str, now: float) -> Text:
+    if run_state == "failed":
         return Text("✗", style="bold red")
     if stats.finished is not None:
         return Text("✓", style="green")
+    if run_state == "stopped":  # another resource failed: this one was cancelled
+        return Text("-", style="dim")
     return Text(_SPINNER[int(now * 10) % len(_SPINNER)], style="yellow")
 
 
@@ -161,7 +164,7 @@ def _footer(snapshot: Snapshot, stats: RunStats) -> Text:
     wait = sum(r.rate_limit_wait for r in stats.resources.values())
     return Text(f"{stats.requests:,} requests, {stats.in_flight}/{limit} in flight, {stats.retries:,} retries, "
                 f"{sum(r.records for r in stats.resources.values()):,} records, rate-limit waits {wait:.1f}s"
-                "   (· waiting, ⠋ fetching, ✓ done)", style="dim")
+                "   (· waiting, ⠋ fetching, ✓ done, ✗ failed)", style="dim")
 
 
 @contextmanager

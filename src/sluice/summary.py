@@ -96,7 +96,7 @@ def _table(result: RunResult, counts: dict[str, int], title: str) -> Table:
     n_tables = f"{len(result.rows)} table{'s' if len(result.rows) != 1 else ''}"
     table = Table(title=f"{title}: {total:,} rows in {n_tables}, {stats.requests:,} requests, "
                         f"{stats.retries:,} retries, {result.seconds:.2f}s", title_justify="left",
-                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1))
+                  box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
     table.add_column("table", overflow="fold")  # full names: folded, never cut, when the screen is narrow
     table.add_column("write", no_wrap=True)
     for column in ("loaded", "in table", "requests", "retries", "skipped", "seconds", "rec/s"):
