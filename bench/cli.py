@@ -16,7 +16,7 @@ from .cases import CONCURRENCY, FULL, QUICK, Case, Sizes, build_cases
 from .harness import CaseRunner, Options, Run, Work
 from .report import ENGINE_LABEL, errors, mismatches, phases, refusals, rows_of, table
 
-GROUPS = ("flat", "fanout", "cursor", "seeds", "scale", "ceiling")
+GROUPS = ("flat", "scale", "fanout", "cursor", "seeds", "ceiling")  # the order they run in (scale needs flat's run)
 SCALE_RSS_LIMIT = 1.3
 
 
@@ -51,14 +51,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-WEIGHTS = {"flat": 1.0, "fanout": 1.0, "cursor": 0.5, "seeds": 0.25, "scale": 1.5}
+WEIGHTS = {"flat": 1.0, "fanout": 1.0, "cursor": 0.5, "seeds": 0.25, "scale": 2.0}
 
 
 def plan(args: argparse.Namespace, sizes: Sizes) -> list[Work]:
     groups = build_cases(sizes)
     ceiling = "ceiling" in args.groups
     work: list[Work] = []
-    for group in args.groups:
+    for group in sorted(args.groups, key=GROUPS.index):
         for case in groups.get(group, [])[: 1 if args.quick else None]:
             schedule = [(e, (args.dlt_repeat or args.repeat) if e == "dlt-tuned" else args.repeat) for e in case.engines]
             if ceiling and case.floor is not None:
@@ -71,7 +71,10 @@ def plan(args: argparse.Namespace, sizes: Sizes) -> list[Work]:
             work.append(Work(case, schedule, reduced, WEIGHTS.get(group, 1.0)))
     if "scale" in args.groups and "flat" not in args.groups:  # the reference the scale check needs
         work.insert(0, Work(groups["flat"][0], [("sluice", 1)], None, 0.3))
-    return work
+    # the scale case follows the first flat case: it sizes itself from that run, and gets its share early
+    scale = [w for w in work if w.case.group == "scale"]
+    rest = [w for w in work if w.case.group != "scale"]
+    return rest[:1] + scale + rest[1:]
 
 
 def fit_scale(case: Case, runs: list[Run], sizes: Sizes, allowance: float | None) -> Case:
@@ -80,9 +83,10 @@ def fit_scale(case: Case, runs: list[Run], sizes: Sizes, allowance: float | None
                  and r.size == f"{sizes.flat:,}" and not r.error and r.records]
     if allowance is None or not reference:
         return case
-    per_record = statistics.median(r.process_wall / r.records for r in reference)
+    per_record = statistics.median(r.wall / r.records for r in reference)
+    fixed = statistics.median(r.process_wall - r.wall for r in reference)  # start-up and imports
     count = sizes.scale
-    while count // 2 >= 2 * sizes.flat and per_record * count * 1.15 > allowance:
+    while count // 2 >= 2 * sizes.flat and (fixed + per_record * count) * 1.15 > allowance:
         count //= 2
     return replace(case, counts={"flat": count})
 
