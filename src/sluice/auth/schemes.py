@@ -169,8 +169,8 @@ def parse_auth(raw: Any, reader: Reader, key: str) -> Auth | None:
         return None
     sub = Reader(raw, reader.at(key), reader.issues)
     kind = str(raw.get("type") or ("bearer" if "token" in raw else ""))
-    kind = ALIASES.get(kind, kind)
-    if kind not in KEYS:
+    kind = ALIASES.get(kind, kind) if isinstance(kind, str) else kind  # a list or dict is not hashable
+    if not isinstance(kind, str) or kind not in KEYS:
         options = sorted([*KEYS, *ALIASES])
         hint = suggest(str(kind), options) or f"expected one of: {', '.join(options)}"
         sub.problem("type", f"unknown auth type {kind!r}" if kind else "is required", hint)

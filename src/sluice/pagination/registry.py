@@ -72,8 +72,9 @@ def parse_paginator(raw: Any, path: str, reader: Reader, seed_dialect: bool) -> 
         reader.problem(path, f"expected a paginator name, a dict or a paginator instance, got {type(raw).__name__}")
         return None
     sub = Reader(raw, reader.at(path), reader.issues)
-    kind = ALIASES.get(raw.get("type", ""), raw.get("type"))
-    if kind not in KEYS:
+    kind = raw.get("type")
+    kind = ALIASES.get(kind, kind) if isinstance(kind, str) else kind  # a list or dict is not hashable
+    if not isinstance(kind, str) or kind not in KEYS:
         options = sorted([*KEYS, *ALIASES])
         hint = suggest(str(kind), options) or f"expected one of: {', '.join(options)}"
         sub.problem("type", f"unknown paginator {kind!r}" if kind else "is required", hint)
