@@ -20,7 +20,6 @@ from sluice.mock import MockServer
 COUNTS: dict[str, dict[str, int]] = {
     "ticketing": {"events": 8, "tags": 3},
     "tickets": {"tickets": 130},
-    "events": {"events": 70},
     "servicedesk": {"tickets": 6, "assets": 31, "requesters": 5, "changes": 5, "vendors": 5, "applications": 5,
                     "products": 5, "agents": 5},
     "incidents": {"incidents": 12, "alerts": 30},
@@ -49,7 +48,9 @@ def test_yaml_is_the_python_seed_with_the_secret_referenced(name: str, monkeypat
     assert load_config(yaml_file(name)).config == load_config(connector_file(CONNECTORS[name].module)).config
 
 
-@pytest.mark.parametrize("name", list(CONNECTORS))
+# `events` is `tickets` again as far as loading goes (offset paging, key in the query): its
+# dictionaries are compared above, and its run is left out to keep the suite quick.
+@pytest.mark.parametrize("name", [n for n in CONNECTORS if n != "events"])
 def test_yaml_and_python_seeds_load_identical_tables(name: str, env: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     database = env / "both.duckdb"
