@@ -44,7 +44,7 @@ def build_resources(spec: SourceSpec, runtime: SourceRuntime, source_hints: Mapp
     for resource in spec.resources:
         try:
             resources.append(_resource(resource, runtime, source_hints or {}))
-        except (ValueError, TypeError, DltException) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, DltException) as exc:
             # dlt checks some hints (merge strategy, column shapes) only when the resource is made:
             # still a configuration error, reported with the others, never a bare traceback.
             issues.append(Issue(f"resource '{resource.name}'", f"dlt rejects the resource hints: {exc}"))
