@@ -122,7 +122,7 @@ async def _probe_one(http: HttpClient, source: SourceSpec, spec: ResourceSpec, p
     try:
         request: PageRequest | None = paginator.first(first_request(source, spec, _context(spec, parent_record)))
         while request is not None and result.pages < pages:
-            result.url = http._url(request)
+            result.url = result.url or http._url(request)  # the first request: what a person retypes
             exchange = await http.fetch(endpoint, request, RunStats().of(spec.name))
             result.status = exchange.status
             if exchange.ignored:
@@ -214,7 +214,7 @@ def describe_paginator(paginator: Any) -> str:
         value = getattr(paginator, f.name)
         default = f.default if f.default is not dataclasses.MISSING else None
         if value != default and not f.name.endswith("_explicit") and value is not None and not callable(value):
-            parts.append(f"{f.name}={value!r}")
+            parts.append(f"{f.name}={getattr(value, 'source', value)!r}")  # a template by its text
     return f"{kind}({', '.join(parts)})" if parts else kind
 
 
@@ -300,7 +300,8 @@ def _shape(table: Mapping[str, Any], rows: list[dict[str, Any]]) -> TableShape:
 # -- showing it ----------------------------------------------------------------------------------
 
 def print_probe_header(probe_: Probe, console: Any) -> None:
-    console.print(f"[bold]{escape(probe_.resource)}[/]: GET {escape(probe_.url)} -> {probe_.status}, "
+    console.print(f"[bold]{escape(probe_.resource)}[/]: GET {escape(probe_.url)} -> {probe_.status}"
+                  + (f" (then {probe_.pages - 1} more)" if probe_.pages > 1 else "") + ", "
                   f"{len(probe_.records):,} records in {probe_.pages} page{'s' if probe_.pages != 1 else ''} "
                   f"({probe_.seconds:.2f}s)", highlight=False)
     how = "detected by 'auto'" if probe_.paginator_detected else "configured"
