@@ -14,7 +14,16 @@ from pathlib import Path
 from . import airbyte
 from .cases import CONCURRENCY, FULL, QUICK, Case, Sizes, build_cases
 from .harness import CaseRunner, Options, Run, Work
-from .report import ENGINE_LABEL, errors, mismatches, phases, refusals, rows_of, table
+from .report import (
+    ENGINE_LABEL,
+    errors,
+    mismatches,
+    phases,
+    refusals,
+    rows_of,
+    table,
+    targets,
+)
 
 GROUPS = ("flat", "scale", "fanout", "cursor", "seeds", "ceiling")  # the order they run in (scale needs flat's run)
 SCALE_RSS_LIMIT = 1.3
@@ -198,6 +207,8 @@ def _report(args: argparse.Namespace, runs: list[Run], sizes: Sizes, seconds: fl
     rows = rows_of(runs)
     command = "python -m bench " + " ".join(sys.argv[1:])
     parts = [f"## sluice benchmark ({'quick' if args.quick else 'full'}; {seconds:.0f} s)", "", f"`{command.strip()}`", "",
-             table(rows), "", *[f"- {n}" for n in notes(args, runs, sizes)], "", "Phases (median s):", "",
+             table(rows), "", *[f"- {n}" for n in notes(args, runs, sizes)], "",
+             "Targets (issue 6; the dlt-defaults target is judged at the same size, the extrapolation is a guide):", "",
+             *[f"- {t}" for t in targets(rows, args.reduced)], "", "Phases (median s):", "",
              *[f"- {p}" for p in phases(rows)]]
     return "\n".join(parts)

@@ -159,3 +159,36 @@ def phases(rows: list[Row]) -> list[str]:
             lines.append(f"{row.case} ({row.size}) {row.engine}: {parts}; process incl. imports "
                          f"{statistics.median(run.process_wall for run in row.ok):.2f} s")
     return lines
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def targets(rows: list[Row], reduced: float) -> list[str]:
+    """Issue 6's targets, case by case: x dlt's defaults (10x; fan-out 15x), x tuned dlt (3x), RSS, x floor (2x)."""
+    out = []
+    for row in rows:
+        if row.engine != "sluice" or not row.wall or row.case.startswith(("seed", "scale")):
+            continue
+        if _find(rows, row.case, row.size, "dlt"):
+            continue  # the reduced copy that dlt's defaults ran on
+        parts = []
+        small = next((r for r in rows if r.case == row.case and r.engine == "dlt" and r.wall), None)
+        small_sluice = small and _find(rows, row.case, small.size, "sluice")
+        if small and small_sluice and small_sluice.wall and small.wall:
+            goal = 15 if row.case.startswith("fan-out") else 10
+            same = small.wall / small_sluice.wall
+            guess = f", ~{small.wall / reduced / row.wall:.0f}x extrapolated" if reduced > 0 else ""
+            parts.append(f"x dlt defaults {same:.1f}x at {small.size}{guess} (target {goal}x): {_verdict(same >= goal)}")
+        tuned = _find(rows, row.case, row.size, "dlt-tuned")
+        if tuned and tuned.wall:
+            parts.append(f"x dlt tuned {tuned.wall / row.wall:.1f}x (target 3x): {_verdict(tuned.wall / row.wall >= 3)}")
+        if row.rss:
+            parts.append(f"peak RSS {row.rss:.0f} MB (target <= 500): {_verdict(row.rss <= 500)}")
+        floor = _find(rows, row.case, row.size, "floor")
+        if floor and floor.wall:
+            parts.append(f"{row.wall / floor.wall:.1f}x the floor (target <= 2x): {_verdict(row.wall / floor.wall <= 2)}")
+        if parts:
+            out.append(f"{row.case} [{row.size}]: " + "; ".join(parts))
+    return out
