@@ -6,6 +6,7 @@ records fetched by the engine. dlt owns schemas, normalisation, state and loadin
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -62,7 +63,7 @@ def _resource(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[
     fetch = _fetch_function(spec, runtime, source_hints)
     fetch.__name__ = spec.name
     fetch.__qualname__ = spec.name
-    hints = dict(spec.hints)
+    hints = copy.deepcopy(dict(spec.hints))  # dlt writes into column dicts: never into the user's config
     hints.setdefault("file_format", "parquet")  # dlt's insert_values path is slow; tables are the same
     resource = dlt.resource(fetch, name=spec.name, selected=spec.selected, **hints)
     for step in spec.processing_steps:
