@@ -127,7 +127,9 @@ class HttpClient:
             self._enter(stats)
             try:
                 return await self._send(request, stats, endpoint.timeout)
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            except asyncio.TimeoutError:
+                raise RetryableError(f"timed out: no complete response within {endpoint.timeout or self.spec.timeout:g}s (timeout)") from None
+            except (aiohttp.ClientError, ValueError) as exc:
                 # ValueError: aiohttp raises it for some malformed responses
                 raise RetryableError(f"{type(exc).__name__}: {self.safe(str(exc)) or 'no details'}") from None
             finally:
