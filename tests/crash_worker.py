@@ -7,6 +7,7 @@
                                D/crash.duckdb with dlt state in D/pipelines, and exits 0 (done)
                                or 3 (the run raised); the test may SIGKILL it at any moment
     {"op": "wait", "pid": P}  -> {"pid": P, "status": S}   S: exit code, or -signal
+    {"op": "ping"}            -> {"ok": true}   once dlt is imported
     {"op": "quit"}
 
 Forking keeps a run's start cheap (importing dlt takes seconds), so dozens of kill points fit
@@ -59,6 +60,9 @@ def serve() -> None:
         command = json.loads(line)
         if command["op"] == "quit":
             return
+        if command["op"] == "ping":  # answered once the imports are done: runs are timed from here
+            print(json.dumps({"ok": True}), flush=True)
+            continue
         if command["op"] == "run":
             sys.stdout.flush()
             pid = os.fork()

@@ -147,6 +147,8 @@ def test_sigkill_at_random_points_then_rerun(api: dict[str, str], tmp_path: Path
     rng = random.Random(SEED)
     workers = [Worker(), Worker()]  # two lanes: a killed run and another lane's rerun overlap
     try:
+        for worker in workers:
+            assert worker.ask(op="ping")["ok"]  # imports done: durations below are runs only
         references, durations = {}, {}
         for disposition, worker in zip(KILL_POINTS, workers):
             directory = tmp_path / f"reference-{disposition}"
