@@ -178,6 +178,17 @@ def test_persistent_fault_fails_naming_resource_url_status_attempts(case: Persis
         assert 5 <= len(m.log) <= (10 if case.status is None else 5)
 
 
+def test_a_failed_resource_is_never_reported_complete() -> None:
+    """The sink (dlt's side) must not hear "complete" for a resource whose chain failed: it
+    would end the resource as a success before the error arrived, and load a partial table."""
+    with MockServer("tickets", counts={"tickets": COUNT}, faults={"tickets": Fault(status_every=(500, 2))}) as m:
+        sink = ListSink()
+        spec = parse_source(tickets_config(m, error_handler={"max_retries": 0}))
+        with pytest.raises(HTTPStatusError):
+            asyncio.run(Engine(spec, {RESOURCE}, sink, options=FAST).run())
+    assert sink.finished == []
+
+
 def test_non_retried_status_fails_at_once_with_the_body() -> None:
     with MockServer("tickets", counts={"tickets": COUNT}, faults={"tickets": Fault(persistent_status=400)}) as m:
         with pytest.raises(HTTPStatusError) as caught:
