@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable
 from typing import Any
@@ -24,6 +25,8 @@ class BridgeClosed(Exception):
 class Bridge:
     def __init__(self, names: Iterable[str], capacity: int = 256) -> None:
         self._queues: dict[str, deque[list[Any]]] = {name: deque() for name in names}
+        self._records: dict[str, int] = dict.fromkeys(self._queues, 0)
+        self._since: dict[str, float] = dict.fromkeys(self._queues, 0.0)  # when the oldest queued page came
         self._finished: set[str] = set()
         self._abandoned: set[str] = set()
         self._consumed: set[str] = set()
@@ -50,7 +53,10 @@ class Bridge:
                 if resource in self._abandoned:
                     return  # dlt stopped reading this resource early: drop, do not block
                 if self._size < self._capacity or self._starving:
+                    if not self._queues[resource]:
+                        self._since[resource] = time.monotonic()
                     self._queues[resource].append(records)
+                    self._records[resource] += len(records)
                     self._size += 1
                     self._cv.notify_all()
                     return
@@ -73,26 +79,39 @@ class Bridge:
             self._cv.notify_all()
 
     # -- consumer side: dlt's thread ------------------------------------------------------
-    def get(self, resource: str, max_records: int) -> list[Any] | None:
-        """The next records of `resource` (pages coalesced), or None when it is complete."""
+    def get(self, resource: str, max_records: int, min_records: int = 1, linger: float = 0.0) -> list[Any] | None:
+        """The next records of `resource` (pages coalesced), or None when it is complete.
+
+        Waits up to `linger` seconds, from the first queued page, for `min_records` to gather:
+        dlt pays milliseconds per item whatever its size, so fewer, bigger items are cheaper.
+        It never waits on a full bridge (that would block the producers it waits for)."""
         with self._cv:
             queue = self._queues[resource]
-            while not queue:
+            while not self._ready(resource, min_records, linger):
                 if self._error is not None:
                     raise self._error
-                if resource in self._finished:
+                if not queue and resource in self._finished:
                     self._consumed.add(resource)
                     return None
-                self._set_starving(True)
-                self._cv.wait()
+                self._set_starving(not queue)
+                self._cv.wait(self._since[resource] + linger - time.monotonic() if queue else None)
             self._set_starving(False)
             records = queue.popleft()
             self._size -= 1
-            while queue and len(records) + len(queue[0]) <= max_records:
-                records = records + queue.popleft()
-                self._size -= 1
+            if queue and len(records) + len(queue[0]) <= max_records:
+                records = list(records)  # the engine still reads its page (child chains): a new list
+                while queue and len(records) + len(queue[0]) <= max_records:
+                    records.extend(queue.popleft())
+                    self._size -= 1
+            self._records[resource] -= len(records)
             self._wake()
             return records
+
+    def _ready(self, resource: str, min_records: int, linger: float) -> bool:
+        if not self._queues[resource]:
+            return False
+        return (self._records[resource] >= min_records or resource in self._finished or self._size >= self._capacity
+                or self._error is not None or time.monotonic() >= self._since[resource] + linger)
 
     def abandon(self, resource: str) -> bool:
         """dlt stopped reading `resource` early; True when no resource is read any more."""
@@ -100,6 +119,7 @@ class Bridge:
             self._abandoned.add(resource)
             self._size -= len(self._queues[resource])
             self._queues[resource].clear()
+            self._records[resource] = 0
             remaining = set(self._queues) - self._abandoned - self._consumed
         self._wake()
         return not remaining and self._error is None
@@ -109,6 +129,7 @@ class Bridge:
             self._closed = True
             for queue in self._queues.values():
                 queue.clear()
+            self._records = dict.fromkeys(self._queues, 0)
             self._size = 0
         self._wake()
 

@@ -21,6 +21,11 @@ from .bridge import Bridge, BridgeClosed
 
 log = logging.getLogger("sluice")
 MAX_RECORDS_PER_ITEM = 20000
+# dlt spends a few ms on every item whatever its size (and so does the Arrow writer): wait up to
+# LINGER_S for this many records before handing an item over. Flat 100k at 0 ms: ~130 items of
+# ~800 records, 7.06 s (median of 3); 10 items of 10,000, 6.26 s.
+MIN_RECORDS_PER_ITEM = 10000
+LINGER_S = 1.0
 
 
 class Run:
@@ -47,7 +52,7 @@ class Run:
         assert self._bridge is not None
         complete = False
         try:
-            while (records := self._bridge.get(name, MAX_RECORDS_PER_ITEM)) is not None:
+            while (records := self._bridge.get(name, MAX_RECORDS_PER_ITEM, MIN_RECORDS_PER_ITEM, LINGER_S)) is not None:
                 yield records
             complete = True
         finally:
