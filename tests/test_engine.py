@@ -294,3 +294,45 @@ def test_long_page_number_chain_fetches_ahead_in_a_window(api: PagingAPI, tmp_pa
     stats = source.sluice_runtime.runs[-1].stats.of("items")
     assert stats.records == count
     assert len(pages) - needed <= 7  # at most the window, past the end
+
+
+def echo_app(seen: list[dict[str, Any]]) -> web.Application:
+    async def parents(request: web.Request) -> web.Response:
+        return web.json_response({"data": [{"id": i, "slug": f"p{i}"} for i in range(3)]})
+
+    async def search(request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else None
+        seen.append({"method": request.method, "json": body, "headers": dict(request.headers), "path": request.path})
+        return web.json_response({"data": [{"found": body["parent"] if body else None}]})
+
+    async def header_cursor(request: web.Request) -> web.Response:
+        page = int(request.query.get("cursor", 0))
+        headers = {"X-Next": str(page + 1)} if page < 3 else {}
+        return web.json_response([{"n": page * 10 + i} for i in range(10)], headers=headers)
+
+    app = web.Application()
+    app.router.add_get("/parents", parents)
+    app.router.add_route("*", "/search/{slug}", search)
+    app.router.add_get("/hc", header_cursor)
+    return app
+
+
+def test_post_with_placeholders_in_json_body_and_headers(tmp_path) -> None:
+    seen: list[dict[str, Any]] = []
+    with Server(echo_app(seen)) as server:
+        tables = run({"client": {"base_url": server.url}, "resources": [
+            {"name": "parents", "endpoint": {"path": "parents", "paginator": "single_page"}},
+            {"name": "hits", "endpoint": {"path": "search/{resources.parents.slug}", "method": "post",
+                                          "json": {"parent": "{resources.parents.id}", "q": "x"},
+                                          "headers": {"X-Parent": "{resources.parents.slug}"},
+                                          "paginator": "single_page"}}]}, tmp_path)
+    assert counts(tables)["hits"] == 3
+    assert sorted((s["method"], s["path"], s["json"]["parent"], s["headers"]["X-Parent"]) for s in seen) == [
+        ("POST", f"/search/p{i}", str(i), f"p{i}") for i in range(3)]
+
+
+def test_header_cursor_paginator(tmp_path) -> None:
+    with Server(echo_app([])) as server:
+        tables = run({"client": {"base_url": server.url}, "resources": [{"name": "hc", "endpoint": {
+            "path": "hc", "paginator": {"type": "header_cursor", "cursor_key": "X-Next"}}}]}, tmp_path)
+    assert counts(tables)["hc"] == 40
