@@ -8,6 +8,7 @@ import pytest
 from apis import PagingAPI, Server
 
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")  # tests reach nothing but 127.0.0.1
 
 
 @pytest.fixture()
