@@ -13,8 +13,16 @@ from .config import parse_source
 from .config.specs import SourceSpec
 from .engine.run import RunOptions
 from .errors import (
-    ConfigError, FatalError, HTTPStatusError, Issue, LoopError, ResourceError, ResponseError, RetryableError,
-    SkippableError, SluiceError,
+    ConfigError,
+    FatalError,
+    HTTPStatusError,
+    Issue,
+    LoopError,
+    ResourceError,
+    ResponseError,
+    RetryableError,
+    SkippableError,
+    SluiceError,
 )
 
 __version__ = "0.1.0"
@@ -48,7 +56,19 @@ def validate(config: Any) -> SourceSpec:
     return parse_source(config)
 
 
-__all__ = sorted([
-    "ConfigError", "FatalError", "HTTPStatusError", "Issue", "LoopError", "ResourceError", "ResponseError",
-    "RetryableError", "RunOptions", "SkippableError", "SluiceError", "rest_api_resources", "rest_api_source", "validate",
-])
+__all__ = [
+    "ConfigError",
+    "FatalError",
+    "HTTPStatusError",
+    "Issue",
+    "LoopError",
+    "ResourceError",
+    "ResponseError",
+    "RetryableError",
+    "RunOptions",
+    "SkippableError",
+    "SluiceError",
+    "rest_api_resources",
+    "rest_api_source",
+    "validate",
+]

@@ -82,8 +82,8 @@ def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None,
 
 
 def _select(source: Any, names: tuple[str, ...]) -> None:
-    from .errors import ConfigError, Issue
     from .config.reader import suggest
+    from .errors import ConfigError, Issue
 
     known = list(source.resources.keys())
     unknown = [n for n in names if n not in known]
@@ -113,7 +113,7 @@ def _table_resources(pipeline: Any) -> dict[str, str]:
     schema = pipeline.default_schema
     tables = schema.tables
     mapping: dict[str, str] = {}
-    for name, table in tables.items():
+    for name in tables:
         root = name
         while tables.get(root, {}).get("parent"):
             root = tables[root]["parent"]

@@ -109,8 +109,8 @@ def _check_allowed(source: str, tree: nodes.Template) -> None:
     for node in tree.find_all(_LOADING):
         raise TemplateError(f"template {source!r} is not allowed: templates cannot load other templates or files "
                             f"({type(node).__name__.lower()})")
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
-        name = _accessed_name(node)
+    for accessed in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
+        name = _accessed_name(accessed)
         if name is not None and "__" in name:
             raise TemplateError(f"template {source!r} is not allowed: access to the internal attribute {name!r}")
 

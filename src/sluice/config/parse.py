@@ -21,8 +21,15 @@ from .merge import merge_defaults, normalize_resource
 from .placeholders import INCREMENTAL_FIELDS, find
 from .reader import Reader, suggest
 from .specs import (
-    Binding, EndpointSpec, HttpSpec, IncrementalSpec, RateLimitSpec, ResourceSpec, ResponseAction,
-    RetrySpec, SourceSpec,
+    Binding,
+    EndpointSpec,
+    HttpSpec,
+    IncrementalSpec,
+    RateLimitSpec,
+    ResourceSpec,
+    ResponseAction,
+    RetrySpec,
+    SourceSpec,
 )
 
 HINT_KEYS = ("primary_key", "merge_key", "write_disposition", "columns", "table_name", "max_table_nesting",

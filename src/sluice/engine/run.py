@@ -29,7 +29,7 @@ from ..pagination.auto import AutoPaginator
 from ..redact import redact_text, redact_url
 from .requests import first_request, include_parent_fields, parent_context
 from .selector import detect, select
-from .stats import ResourceStats, RunStats
+from .stats import RunStats
 
 log = logging.getLogger("sluice.engine")
 

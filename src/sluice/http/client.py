@@ -127,7 +127,7 @@ class HttpClient:
             self._enter(stats)
             try:
                 return await self._send(request, stats, endpoint.timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise RetryableError(f"timed out: no complete response within {endpoint.timeout or self.spec.timeout:g}s (timeout)") from None
             except (aiohttp.ClientError, ValueError) as exc:
                 # ValueError: aiohttp raises it for some malformed responses
