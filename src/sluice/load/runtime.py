@@ -114,8 +114,9 @@ class _GcFreeze:
     out of the garbage collector's sight while runs fetch, and put back after the last one.
 
     Each full collection walked that whole heap; the parsed pages trigger a dozen of them.
-    Flat 100k at 0 ms: 6.26 s -> 5.75 s (median of 3). New objects are collected as usual, so
-    memory stays flat. A process that froze objects itself is left alone."""
+    Flat 100k at 0 ms, in one process: collector time 3.0 -> 2.4 s, wall 6.1 -> 5.5 s. New
+    objects are collected as usual, so memory stays flat. A process that froze objects itself
+    is left alone."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
