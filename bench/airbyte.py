@@ -20,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -143,16 +144,38 @@ def run_airbyte(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
     startup = time.perf_counter() - started
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    records, problems = _read(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=workdir))
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=workdir)
+    peak = _Peak(process.pid)
+    records, problems = _read(process)
+    peak.stop()
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
-    result: dict[str, Any] = {"wall": wall, "cpu": cpu, "rss_mb": after.ru_maxrss / 1024,
+    result: dict[str, Any] = {"wall": wall, "cpu": cpu, "rss_mb": peak.mb,
                               "phases": {"start-up (an empty read, included in wall)": round(startup, 3)},
                               "tables": {s: {"rows": records.get(s, 0), "columns": []} for s in spec["streams"]}}
     if problems:
         result["error"] = "; ".join(problems[:3])
     return result
+
+
+class _Peak:
+    """Polls a child's VmHWM (its peak RSS so far) until it exits: the last reading is its peak."""
+
+    def __init__(self, pid: int) -> None:
+        self.mb, self._pid, self._done = 0.0, pid, threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _poll(self) -> None:
+        from .worker import peak_rss_mb
+
+        while not self._done.wait(0.1):
+            self.mb = max(self.mb, peak_rss_mb(self._pid))
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def _read(process: subprocess.Popen[bytes]) -> tuple[Counter[str], list[str]]:

@@ -28,11 +28,24 @@ from typing import Any
 DATASET = "dataset"
 
 
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's peak resident set (VmHWM), in MB; 0.0 once it is gone.
+
+    Not `ru_maxrss`: Linux carries the parent's peak across fork and exec into it, so every
+    worker would report at least the harness's own memory."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    line = next((x for x in status.splitlines() if x.startswith("VmHWM:")), "VmHWM: 0 kB")
+    return int(line.split()[1]) / 1024
+
+
 def _usage() -> tuple[float, float]:
     """(cpu seconds of this process and its finished children, peak RSS in MB)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-    return cpu, max(me.ru_maxrss, kids.ru_maxrss) / 1024
+    return cpu, peak_rss_mb()
 
 
 def read_tables(file: Path, schema: str = DATASET) -> dict[str, dict[str, Any]]:
