@@ -4,10 +4,10 @@ Every configuration is dlt's native `rest_api` dialect, so dlt's own `rest_api_s
 sluice's run the very same dictionary. The engines:
 
 - `dlt`: dlt 1.31's `rest_api_source` with dlt's defaults (insert_values loader files);
-  slow, so it runs once on a reduced copy of the case (`Case.reduced`) beside a sluice run
-  of the same reduced size, and its full-size time is extrapolated (clearly labelled);
 - `dlt-tuned`: the same with `loader_file_format="parquet"` and `parallelized: True` on
-  every resource;
+  every resource; both are slow here, so they run once on a reduced copy of the case
+  (`Case.reduced`) beside a sluice run of the same size, their full-size time extrapolated
+  and labelled (`--dlt-full`: tuned dlt at full size too);
 - `sluice`: `sluice.rest_api_source`, same configuration;
 - `airbyte`: the declarative CDK on an equivalent manifest (extract only; `--with-airbyte`);
 - `floor`: bare aiohttp + orjson + one DuckDB insert from Arrow (see `bench.floor`).

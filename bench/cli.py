@@ -39,7 +39,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="seconds for the whole run (default 540): rounds after the first, and the scale case's "
                              "size, are cut to fit, and the report says where; 0: no limit")
     parser.add_argument("--reduced", type=float, default=0.1,
-                        help="dlt with its defaults runs on this fraction of the data (default 0.1); 0 skips it")
+                        help="dlt runs on this fraction of the data, beside a sluice run of that size (default 0.1)")
+    parser.add_argument("--dlt-full", action="store_true",
+                        help="tuned dlt also runs at full size, alternating with sluice (about a minute a run here)")
     parser.add_argument("--engines", default="dlt,dlt-tuned,sluice,airbyte,floor",
                         help="comma-separated subset of: dlt (defaults, reduced size), dlt-tuned, sluice, airbyte, floor")
     parser.add_argument("--quick", action="store_true",
@@ -57,6 +59,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args.engine_set = {e.strip() for e in args.engines.split(",") if e.strip()}
     if args.quick:
         args.repeat, args.dlt_repeat, args.reduced = min(args.repeat, 1), min(args.dlt_repeat, 1), 0.0
+        args.dlt_full = True  # tiny sizes: tuned dlt alternates with sluice on the same data
     return args
 
 
@@ -69,15 +72,16 @@ def plan(args: argparse.Namespace, sizes: Sizes) -> list[Work]:
     work: list[Work] = []
     for group in sorted(args.groups, key=GROUPS.index):
         for case in groups.get(group, [])[: 1 if args.quick else None]:
-            schedule = [(e, (args.dlt_repeat or args.repeat) if e == "dlt-tuned" else args.repeat) for e in case.engines]
+            engines = [e for e in case.engines if e != "dlt-tuned" or args.dlt_full or not case.reduced]
+            schedule = [(e, (args.dlt_repeat or args.repeat) if e == "dlt-tuned" else args.repeat) for e in engines]
             if ceiling and case.floor is not None:
                 schedule.append(("floor", args.repeat))
             if args.airbyte_bin and case.airbyte is not None:
                 schedule.append(("airbyte", 1))
             schedule = [(e, 1 if group == "scale" else n) for e, n in schedule if e in args.engine_set]
-            dlt_defaults = case.reduced and args.reduced > 0 and "dlt" in args.engine_set
-            reduced = case.scaled(args.reduced) if dlt_defaults else None
-            work.append(Work(case, schedule, reduced, WEIGHTS.get(group, 1.0)))
+            small = tuple(e for e in ("dlt", "dlt-tuned") if e in args.engine_set and not any(e == x for x, _ in schedule))
+            reduced = case.scaled(args.reduced) if case.reduced and args.reduced > 0 and small else None
+            work.append(Work(case, schedule, reduced, small if reduced else (), WEIGHTS.get(group, 1.0)))
     if "scale" in args.groups and "flat" not in args.groups:  # the reference the scale check needs
         work.insert(0, Work(groups["flat"][0], [("sluice", 1)], None, 0.3))
     # the scale case follows the first flat case: it sizes itself from that run, and gets its share early
@@ -111,15 +115,17 @@ def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
          f"{CONCURRENCY} for sluice (its default), the floor's paged fetches and Airbyte."),
     ]
     for row in rows:
-        if row.engine != "dlt" or not row.wall or args.reduced <= 0:
+        if not row.engine.startswith("dlt") or not row.wall or args.reduced <= 0:
             continue
-        full = next((r for r in rows if r.case == row.case and r.engine == "sluice" and r.size != row.size), None)
+        full = next((r for r in rows if r.case == row.case and r.engine == "sluice" and r.wall
+                     and r.records > row.records), None)
+        if full is None or not full.wall:
+            continue  # ran at full size
         est = row.wall / args.reduced
-        ratio = f", {est / full.wall:.0f}x sluice's full-size run" if full and full.wall else ""
-        out.append(f"EXTRAPOLATED: {row.case}: dlt with its defaults ran on {row.size} records only "
-                   f"({args.reduced:g} of the case) in {row.wall:.2f} s; linearly that is ~{est:.0f} s at full size{ratio} "
-                   "(an overstatement by up to its fixed start-up cost times the scale factor; the same-size ratio is "
-                   "in the table).")
+        out.append(f"EXTRAPOLATED: {row.case}: {ENGINE_LABEL[row.engine]} ran on {row.size} records only "
+                   f"({args.reduced:g} of the case) in {row.wall:.2f} s; linearly that is ~{est:.0f} s at full size, "
+                   f"~{est / full.wall:.0f}x sluice's full-size run (an overstatement by up to its fixed start-up cost "
+                   "times the scale factor; the same-size ratio is in the table).")
     out.append(_jsonpath_cost())
     out += [f"BUDGET: {cut}" for cut in getattr(args, "cuts", [])]
     out += _politeness(runs, sizes.seed_rps)
@@ -208,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 runner.cuts.append(f"{item.case.name}: {fitted.size} records instead of {item.case.size} (time budget)")
             item = replace(item, case=fitted)
         engines = ", ".join(f"{ENGINE_LABEL[e]} x{n}" for e, n in item.schedule)
-        extra = f"; {ENGINE_LABEL['dlt']} and sluice on {item.reduced.size}" if item.reduced else ""
+        small = " and ".join(ENGINE_LABEL[e] for e in item.reduced_engines)
+        extra = f"; {small} and sluice once on {item.reduced.size}" if item.reduced else ""
         print(f"{item.case.name} [{item.case.size}]: {engines}{extra}", file=sys.stderr)
         runs += runner.run(item, allowance)
     args.cuts = runner.cuts
