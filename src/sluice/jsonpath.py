@@ -7,8 +7,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from jsonpath_ng import parse as _parse_jsonpath
 from jsonpath_ng.exceptions import JsonPathParserError
+from jsonpath_ng.parser import parse as _parse_jsonpath
 
 _MISSING = object()
 _SIMPLE = re.compile(r"^(\$\.)?[A-Za-z_][\w\-]*(\.[A-Za-z_][\w\-]*)*$")
