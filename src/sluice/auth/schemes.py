@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from ..config.reader import Reader, suggest
+from ..config.reader import Reader
 from ..errors import FatalError
 from ..model import PageRequest, freeze
 from ..redact import redact_text, truncate
@@ -168,12 +168,9 @@ def parse_auth(raw: Any, reader: Reader, key: str) -> Auth | None:
         reader.problem(key, f"expected an auth dict or instance, got {type(raw).__name__}")
         return None
     sub = Reader(raw, reader.at(key), reader.issues)
-    kind = str(raw.get("type") or ("bearer" if "token" in raw else ""))
-    kind = ALIASES.get(kind, kind) if isinstance(kind, str) else kind  # a list or dict is not hashable
-    if not isinstance(kind, str) or kind not in KEYS:
-        options = sorted([*KEYS, *ALIASES])
-        hint = suggest(str(kind), options) or f"expected one of: {', '.join(options)}"
-        sub.problem("type", f"unknown auth type {kind!r}" if kind else "is required", hint)
+    value = raw.get("type") or ("bearer" if "token" in raw else "")
+    kind = sub.kind("type", value if isinstance(value, str) else str(value), KEYS, ALIASES, "auth type")
+    if kind is None:
         return None
     sub.check_keys(["type", *KEYS[kind]], f"'{kind}' auth")
     return _build(kind, sub)

@@ -83,6 +83,18 @@ class Reader:
     def bool(self, key: builtins.str, default: builtins.bool | None = None) -> Any:
         return self.get(key, builtins.bool, default)
 
+    def kind(self, key: builtins.str, value: Any, options: Iterable[builtins.str], aliases: Mapping[builtins.str, builtins.str],
+             what: builtins.str) -> builtins.str | None:
+        """A `type` value resolved through aliases, or None with an issue that suggests a name."""
+        known = list(options)
+        kind = aliases.get(value, value) if isinstance(value, builtins.str) else value  # lists are not hashable
+        if isinstance(kind, builtins.str) and kind in known:
+            return kind
+        names = sorted([*known, *aliases])
+        hint = suggest(builtins.str(kind), names) or f"expected one of: {', '.join(names)}"
+        self.problem(key, f"unknown {what} {kind!r}" if kind else "is required", hint)
+        return None
+
     def mapping(self, key: builtins.str) -> dict[builtins.str, Any]:
         return dict(self.get(key, dict, {}) or {})
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..config.reader import Reader, suggest
+from ..config.reader import Reader
 from ..jsonpath import JSONPathSyntaxError, compile_path
 from ..templates import Template, TemplateError, is_template
 from .auto import AutoPaginator
@@ -72,12 +72,8 @@ def parse_paginator(raw: Any, path: str, reader: Reader, seed_dialect: bool) -> 
         reader.problem(path, f"expected a paginator name, a dict or a paginator instance, got {type(raw).__name__}")
         return None
     sub = Reader(raw, reader.at(path), reader.issues)
-    kind = raw.get("type")
-    kind = ALIASES.get(kind, kind) if isinstance(kind, str) else kind  # a list or dict is not hashable
-    if not isinstance(kind, str) or kind not in KEYS:
-        options = sorted([*KEYS, *ALIASES])
-        hint = suggest(str(kind), options) or f"expected one of: {', '.join(options)}"
-        sub.problem("type", f"unknown paginator {kind!r}" if kind else "is required", hint)
+    kind = sub.kind("type", raw.get("type"), KEYS, ALIASES, "paginator")
+    if kind is None:
         return None
     sub.check_keys([*_COMMON, *KEYS[kind]], f"a '{kind}' paginator")
     return _BUILDERS[kind](sub, seed_dialect)
