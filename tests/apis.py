@@ -158,3 +158,16 @@ class Server:
         self._ready.set()
         await self._stop.wait()
         await runner.cleanup()
+
+
+class ListSink:
+    """An engine sink that keeps every record in a list (engine tests without dlt)."""
+
+    def __init__(self) -> None:
+        self.records: list[Any] = []
+
+    async def put(self, resource: str, records: list[Any]) -> None:
+        self.records.extend(records)
+
+    def finish(self, resource: str) -> None:
+        pass

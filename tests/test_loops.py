@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from apis import Server
+from apis import ListSink, Server
 from sluice import FatalError, HTTPStatusError, LoopError, RunOptions
 from sluice.config import parse_source
 from sluice.configfile import LoadedConfig
@@ -97,17 +97,6 @@ class LoopingAPI:
         return app
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.records: list[Any] = []
-
-    async def put(self, resource: str, records: list[Any]) -> None:
-        self.records.extend(records)
-
-    def finish(self, resource: str) -> None:
-        pass
-
-
 @pytest.fixture()
 def looping() -> Any:
     api = LoopingAPI()
@@ -121,8 +110,8 @@ def config(api: Any, path: str, paginator: Any, **endpoint: Any) -> dict[str, An
             "resources": [{"name": "things", "endpoint": {"path": path, "paginator": paginator, **endpoint}}]}
 
 
-def fetch(cfg: dict[str, Any], options: RunOptions | None = None) -> tuple[Sink, BaseException | None]:
-    sink = Sink()
+def fetch(cfg: dict[str, Any], options: RunOptions | None = None) -> tuple[ListSink, BaseException | None]:
+    sink = ListSink()
     try:
         asyncio.run(Engine(parse_source(cfg), {"things"}, sink, options=options).run())
     except FatalError as exc:
@@ -130,7 +119,7 @@ def fetch(cfg: dict[str, Any], options: RunOptions | None = None) -> tuple[Sink,
     return sink, None
 
 
-def ids(sink: Sink) -> list[Any]:
+def ids(sink: ListSink) -> list[Any]:
     return [r["id"] for r in sink.records]
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from apis import Server
+from apis import ListSink, Server
 from sluice import RunOptions
 from sluice.config import parse_source
 from sluice.config.specs import RateLimitSpec
@@ -238,17 +238,6 @@ class BucketAPI:
         return [t for t, _, s in self.log if status is None or s == status]
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.records: list[Any] = []
-
-    async def put(self, resource: str, records: list[Any]) -> None:
-        self.records.extend(records)
-
-    def finish(self, resource: str) -> None:
-        pass
-
-
 def bucket_config(url: str, routes: int, **client: Any) -> dict[str, Any]:
     return {"client": {"base_url": url, **client},
             "resources": [{"name": f"r{i}", "endpoint": {"path": f"r/r{i}", "data_selector": "data",
@@ -256,9 +245,9 @@ def bucket_config(url: str, routes: int, **client: Any) -> dict[str, Any]:
                           for i in range(routes)]}
 
 
-def run_engine(cfg: dict[str, Any], options: RunOptions | None = None) -> Sink:
+def run_engine(cfg: dict[str, Any], options: RunOptions | None = None) -> ListSink:
     spec = parse_source(cfg)
-    sink = Sink()
+    sink = ListSink()
     asyncio.run(Engine(spec, {r.name for r in spec.resources}, sink, options=options).run())
     return sink
 

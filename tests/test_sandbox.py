@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from apis import Server
+from apis import ListSink, Server
 from sluice import ConfigError, ResponseError, validate
 from sluice.config import parse_source
 from sluice.engine.run import Engine
@@ -134,17 +134,6 @@ class OnePage:
         return app
 
 
-class Collect:
-    def __init__(self) -> None:
-        self.records: list[Any] = []
-
-    async def put(self, resource: str, records: list[Any]) -> None:
-        self.records.extend(records)
-
-    def finish(self, resource: str) -> None:
-        pass
-
-
 @pytest.mark.parametrize("source", [
     "{{ response|attr('__cla' ~ 'ss__') }}",
     "{{ '{0.__class__.__base__}'.format(response) }}",
@@ -155,7 +144,7 @@ def test_a_refused_template_fails_the_resource_with_a_clear_error(source: str) -
     with Server(api.app()) as server:
         spec = parse_source(cursor_config(source, base_url=server.url))
         with pytest.raises(ResponseError) as caught:
-            asyncio.run(Engine(spec, {"items"}, Collect()).run())
+            asyncio.run(Engine(spec, {"items"}, ListSink()).run())
     message = str(caught.value)
     assert message.startswith("resource 'items': template ")
     assert "is not allowed" in message or "undefined" in message
