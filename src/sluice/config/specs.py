@@ -103,6 +103,12 @@ class ResourceSpec:
     processing_steps: tuple[Mapping[str, Any], ...] = ()
     selected: bool = True
 
+    @property
+    def steps_in_engine(self) -> bool:
+        """The engine runs the processing steps, once, before records reach dlt or children;
+        with an incremental, dlt runs them after its filter (its order), as in dlt."""
+        return bool(self.processing_steps) and self.endpoint.incremental is None
+
 
 @dataclass(frozen=True)
 class SourceSpec:

@@ -27,6 +27,8 @@ from ..http.pacing import Pacer
 from ..model import Page, PageRequest
 from ..pagination.auto import AutoPaginator
 from ..redact import redact_text, redact_url
+from .order import Sequence, Slot
+from .parents import ParentFeed
 from .requests import first_request, include_parent_fields, parent_context
 from .selector import detect, select
 from .stats import RunStats
@@ -43,7 +45,7 @@ class Sink(Protocol):
 @dataclass(frozen=True)
 class RunOptions:
     max_pages: int | None = None  # per chain: a safety cap
-    max_open_chains: int = 64
+    max_open_chains: int = 64  # per resource: chains started and not yet released in order
     max_retry_delay: float | None = None  # a run-time cap on every retry wait (demo, tests)
     # Page-number and offset chains whose end only a short page tells: after `speculate_after`
     # full pages, keep up to `speculative_window` next pages in flight. A few requests past the
@@ -78,7 +80,20 @@ class Engine:
         self.options = options or RunOptions()
         self.pacer = pacer
         self._progress = _Progress()
-        self._slots = asyncio.Semaphore(self.options.max_open_chains)
+        self._budgets = {r.name: asyncio.Semaphore(self.options.max_open_chains) for r in source.resources}
+        self._sequences = {r.name: self._sequence(r) for r in source.resources}
+        self._feeds = {r.name: ParentFeed(r, self.incremental.get(r.name, {})) for r in source.resources}
+
+    def _sequence(self, resource: ResourceSpec) -> Sequence:
+        async def release(slot: Slot, records: list[Any]) -> None:
+            await self._deliver(resource, records, slot.parent)
+
+        def released(slot: Slot) -> None:
+            if slot.parent is not None:
+                self._budgets[resource.name].release()
+            self._close(resource)
+
+        return Sequence(release, released)
 
     async def run(self) -> RunStats:
         spec = self.source.http
@@ -89,8 +104,7 @@ class Engine:
                     self.group = group
                     for resource in self.source.resources:
                         if resource.name in self.needed and resource.parent is None:
-                            self._open(resource)
-                            group.create_task(self._chain(resource, None))
+                            self._start(resource, None)
             except BaseExceptionGroup as eg:
                 raise _first_error(eg) from None
             finally:
@@ -136,50 +150,51 @@ class Engine:
                 resource=spec.name, status=404,
             )
 
-    async def _chain(self, resource: ResourceSpec, parent_record: Any) -> None:
+    def _start(self, resource: ResourceSpec, parent_record: Any) -> None:
+        self._open(resource)
+        slot = self._sequences[resource.name].open(parent_record)
+        self.group.create_task(self._chain(resource, _Chain(resource.endpoint.data_selector, slot)))
+
+    async def _chain(self, resource: ResourceSpec, chain: _Chain) -> None:
         try:
-            await self._paginate(resource, parent_record)
+            await self._paginate(resource, chain)
         except HTTPStatusError as exc:
-            if parent_record is None or exc.status != 404:
+            if chain.slot.parent is None or exc.status != 404:
                 raise _named(exc, resource.name, self.source.secrets) from None
             self._progress.skipped[resource.name] = self._progress.skipped.get(resource.name, 0) + 1
             self.stats.of(resource.name).skipped_children += 1
             log.info("resource '%s': a parent has none (404): %s", resource.name, exc.url)
         except ResourceError as exc:
             raise _named(exc, resource.name, self.source.secrets) from None
-        finally:
-            if parent_record is not None:
-                self._slots.release()
         # Only a chain that ended well may complete its resource: closing a failed or cancelled
         # chain would tell the sink the resource is done before the error reaches it, and dlt
-        # would load a partial table as if the run had succeeded.
-        self._close(resource)
+        # would load a partial table as if the run had succeeded. It completes once released,
+        # in order, after every chain started before it.
+        await self._sequences[resource.name].close(chain.slot)
 
-    async def _paginate(self, resource: ResourceSpec, parent_record: Any) -> None:
-        context = self._context(resource, parent_record)
+    async def _paginate(self, resource: ResourceSpec, chain: _Chain) -> None:
+        context = self._context(resource, chain.slot.parent)
         paginator = resource.endpoint.paginator or AutoPaginator()
         request: PageRequest | None = paginator.first(first_request(self.source, resource, context))
-        chain = _Chain(resource.endpoint.data_selector)
         while request is not None:
             chain.check(request, resource, self.options.max_pages)
-            page = await self._page(resource, request, chain, parent_record)
+            page = await self._page(resource, request, chain)
             if page is None:
                 return
             plan = getattr(paginator, "plan", None)
             planned = plan(request, page) if plan and chain.count == 1 else None
             if planned:
-                await self._fetch_planned(resource, planned, chain, parent_record)
+                await self._fetch_planned(resource, planned, chain)
                 return
             request = paginator.next(request, page)
             if request is not None and self._may_speculate(paginator, chain):
-                request = await self._speculate(resource, paginator, request, chain, parent_record)
+                request = await self._speculate(resource, paginator, request, chain)
 
     def _may_speculate(self, paginator: Any, chain: _Chain) -> bool:
         window = self.options.speculative_window
         return window > 1 and chain.count >= self.options.speculate_after and hasattr(paginator, "speculate")
 
-    async def _speculate(self, resource: ResourceSpec, paginator: Any, request: PageRequest, chain: _Chain,
-                         parent_record: Any) -> PageRequest | None:
+    async def _speculate(self, resource: ResourceSpec, paginator: Any, request: PageRequest, chain: _Chain) -> PageRequest | None:
         """Fetch ahead in a window; read pages in order, so the paginator still decides the end.
 
         Returns a request to continue with sequentially when the paginator disagrees with the
@@ -197,7 +212,7 @@ class Engine:
                 if not window:
                     return None
                 current, task = window.popleft()
-                page = await self._accept(resource, current, await task, chain, parent_record)
+                page = await self._accept(resource, current, await task, chain)
                 following = paginator.next(current, page) if page is not None else None
                 if following is None:
                     return None
@@ -212,42 +227,38 @@ class Engine:
             chain.seen.discard(request.identity())
         return following
 
-    async def _fetch_planned(self, resource: ResourceSpec, requests: Iterable[PageRequest], chain: _Chain,
-                             parent_record: Any) -> None:
-        """Pages whose requests are all known (a declared total): fetched concurrently.
+    async def _fetch_planned(self, resource: ResourceSpec, requests: Iterable[PageRequest], chain: _Chain) -> None:
+        """Pages whose requests are all known (a declared total): fetched concurrently, a
+        bounded window ahead, and read in order as dlt would read them.
 
-        A declared total is the API's word, not a fact. Requests are made a bounded window
-        ahead, and the plan ends at the first page that is empty (the data ended before the
-        total) or repeats another page (the API ignores the paging parameter): a lying total
-        costs a window of requests, not millions, and loads nothing twice.
+        A declared total is the API's word, not a fact. The plan ends at the first page that
+        is empty (the data ended before the total) or repeats another page (the API ignores the
+        paging parameter): a lying total costs a window of requests, not millions, and loads
+        nothing twice.
         """
-        ahead = asyncio.Semaphore(2 * self.source.http.max_concurrency)
-        ended = asyncio.Event()
-
-        async def one(request: PageRequest) -> None:
-            try:
-                page = await self._page(resource, request, chain, parent_record, planned=True)
+        stats = self.stats.of(resource.name)
+        pending = iter(requests)
+        window: deque[tuple[PageRequest, asyncio.Task[Exchange]]] = deque()
+        try:
+            while True:
+                while len(window) < 2 * self.source.http.max_concurrency and (request := next(pending, None)) is not None:
+                    chain.check(request, resource, self.options.max_pages)
+                    window.append((request, asyncio.create_task(self.http.fetch(resource.endpoint, request, stats))))
+                if not window:
+                    return
+                current, task = window.popleft()
+                page = await self._accept(resource, current, await task, chain, planned=True)
                 if page is None or not page.records:
-                    ended.set()
-            finally:
-                ahead.release()
+                    return
+        finally:
+            stats.wasted_requests += await _cancel(window)
 
-        async with asyncio.TaskGroup() as group:
-            for request in requests:
-                await ahead.acquire()
-                if ended.is_set():
-                    ahead.release()
-                    break
-                chain.check(request, resource, self.options.max_pages)
-                group.create_task(one(request))
-
-    async def _page(self, resource: ResourceSpec, request: PageRequest, chain: _Chain, parent_record: Any,
-                    planned: bool = False) -> Page | None:
+    async def _page(self, resource: ResourceSpec, request: PageRequest, chain: _Chain) -> Page | None:
         exchange = await self.http.fetch(resource.endpoint, request, self.stats.of(resource.name))
-        return await self._accept(resource, request, exchange, chain, parent_record, planned)
+        return await self._accept(resource, request, exchange, chain)
 
     async def _accept(self, resource: ResourceSpec, request: PageRequest, exchange: Exchange, chain: _Chain,
-                      parent_record: Any, planned: bool = False) -> Page | None:
+                      planned: bool = False) -> Page | None:
         """Read one answered request, deliver its records; None when the chain must stop."""
         stats = self.stats.of(resource.name)
         if exchange.ignored:
@@ -259,7 +270,7 @@ class Engine:
             return None
         stats.pages += 1
         stats.records += len(page.records)
-        await self._deliver(resource, page.records, parent_record)
+        await self._sequences[resource.name].put(chain.slot, page.records)
         return page
 
     def _read(self, resource: ResourceSpec, request: PageRequest, exchange: Exchange, chain: _Chain) -> Page:
@@ -272,16 +283,20 @@ class Engine:
         return Page(request, exchange.status, exchange.url, exchange.headers, exchange.body, records)
 
     async def _deliver(self, resource: ResourceSpec, records: list[Any], parent_record: Any) -> None:
+        """A page, released in order: to the sink, and a chain per record for each child."""
         if parent_record is not None and resource.include_from_parent:
             include_parent_fields(resource, records, parent_record)
-        children = [c for c in self.source.children(resource.name) if c.name in self.needed]
+        feed = self._feeds[resource.name]
+        records = feed.loaded(records)
         if resource.name in self.targets and records:
             await self.sink.put(resource.name, records)
-        for child in children:
-            for record in records:
-                await self._slots.acquire()
-                self._open(child)
-                self.group.create_task(self._chain(child, record))
+        children = [c for c in self.source.children(resource.name) if c.name in self.needed]
+        if not children:
+            return
+        for record in feed.for_children(records):
+            for child in children:
+                await self._budgets[child.name].acquire()
+                self._start(child, record)
 
     def _context(self, resource: ResourceSpec, parent_record: Any) -> dict[str, Any]:
         context = {f"incremental.{k}": v for k, v in self.incremental.get(resource.name, {}).items()}
@@ -292,9 +307,11 @@ class Engine:
 
 @dataclass
 class _Chain:
-    """Safety state of one chain: requests seen, pages counted, the previous page's digest."""
+    """Safety state of one chain: requests seen, pages counted, the previous page's digest;
+    and its place in the resource's delivery order."""
 
     selector: str | None
+    slot: Slot
     seen: set[bytes] = field(default_factory=set)
     count: int = 0
     last_digest: bytes | None = None
@@ -325,8 +342,8 @@ class _Chain:
                                 resource=resource.name, url=request.url)
 
     def repeats(self, records: list[Any], planned: bool = False) -> bool:
-        """A page in sequence: the same records as the previous page. A planned page (fetched
-        concurrently, in any order): the same records as any page of the chain so far."""
+        """A page in sequence: the same records as the previous page. A planned page (its
+        request known in advance from a declared total): the same records as any earlier page."""
         if not records:
             return False
         digest = hashlib.blake2b(orjson.dumps(records, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
