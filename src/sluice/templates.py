@@ -8,6 +8,8 @@ reach files or the network.
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,6 +40,12 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                 raise SecurityError(f"the result would hold {size} items (at most {_MAX_SIZE})")
         return super().call_binop(context, operator, left, right)
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # `response.items` is the JSON key `items`, not the dict's method: the data comes first.
+        if isinstance(obj, Mapping) and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         if attr.startswith("_") or attr in {"mro", "func_globals", "gi_frame", "cr_frame", "f_globals"}:
             return False
@@ -50,7 +58,26 @@ def _repeated_size(sequence: Any, count: Any) -> int:
     return 0
 
 
-_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False)
+_DATA = (str, int, float, decimal.Decimal, datetime.date, datetime.time, datetime.timedelta, range, type(None))
+
+
+def _data(value: Any) -> Any:
+    """A template's result is data: a function, method, class, generator or one of Jinja's
+    own objects (`self`, `loop`, a macro) would go to the API as its printed internals."""
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _data(item)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _data(key)
+            _data(item)
+    elif not isinstance(value, _DATA) and not isinstance(value, Undefined):
+        hint = " (add |list)" if hasattr(value, "__iter__") else ""
+        raise SecurityError(f"it evaluates to {type(value).__name__}, not data{hint}")
+    return value
+
+
+_ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, finalize=_data)
 _ENV.globals.clear()
 # The sandbox's range refuses more than 100,000 items; the builtin would build any list asked for.
 _ENV.globals.update({"range": safe_range, "dict": dict, "len": len})
@@ -71,7 +98,7 @@ class Template:
         kind, compiled = self._compiled  # type: ignore[attr-defined]
         try:
             if kind == "expr":
-                return _defined(compiled(**context))
+                return _data(_defined(compiled(**context)))
             return compiled.render(**context)
         except SecurityError as exc:
             raise TemplateError(f"template {self.source!r} is not allowed: {exc}") from None
@@ -113,6 +140,24 @@ def _check_allowed(source: str, tree: nodes.Template) -> None:
         name = _accessed_name(accessed)
         if name is not None and "__" in name:
             raise TemplateError(f"template {source!r} is not allowed: access to the internal attribute {name!r}")
+    for name in _bare_names(tree):
+        raise TemplateError(f"template {source!r} is not allowed: {name!r} is {_INTERNAL[name]}, not data")
+
+
+# Names a template sees that are not data: printed, they show the template's internals.
+_INTERNAL = {"self": "the template itself", "super": "the template itself", "loop": "the loop's state",
+             "caller": "a macro's caller", "range": "a function", "dict": "a function", "len": "a function"}
+# Where such a name may stand: called, or read through (`loop.index`); `self` nowhere.
+_USES = {"self": (), "super": (), "loop": (nodes.Call, nodes.Getattr, nodes.Getitem)}
+
+
+def _bare_names(tree: nodes.Template) -> list[str]:
+    used = set()  # ids of the Name nodes that stand where they may
+    for node in tree.find_all((nodes.Call, nodes.Getattr, nodes.Getitem)):
+        target = getattr(node, "node", None)
+        if isinstance(target, nodes.Name) and isinstance(node, _USES.get(target.name, (nodes.Call,))):
+            used.add(id(target))
+    return [n.name for n in tree.find_all(nodes.Name) if n.name in _INTERNAL and n.ctx == "load" and id(n) not in used]
 
 
 def _accessed_name(node: nodes.Node) -> str | None:

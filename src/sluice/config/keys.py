@@ -81,3 +81,66 @@ RATE_LIMIT: dict[str, str] = {
     "requests_per_second": "sustained rate (required)",
     "burst": "requests allowed at once above the rate (default 1)",
 }
+PROCESSING_STEP: dict[str, str] = {
+    # dlt applies a step's keys in this order, whatever the order of the dict
+    "filter": "callable(record) -> bool: keep the record when true",
+    "map": "callable(record) -> record",
+    "yield_map": "callable(record) -> iterator of records",
+}
+WRITE_DISPOSITIONS: dict[str, str] = {
+    "append": "add the records (the default)",
+    "replace": "replace the table with this load's records",
+    "merge": "merge on primary_key / merge_key, by a strategy",
+    "skip": "load nothing",
+}
+# The keys of a write_disposition dict besides `disposition` and `strategy`, by strategy, as
+# dlt's TypedDicts allow them (`None`: no strategy given; any disposition may name one).
+MERGE_STRATEGIES: dict[str | None, dict[str, str]] = {
+    None: {},
+    "delete-insert": {
+        "source_filter": "SQL condition selecting the merge source",
+        "destination_scope": "SQL condition selecting the destination rows the merge may delete",
+        "deduplicated": "deduplicate the staging data on the primary key",
+    },
+    "scd2": {
+        "source_filter": "SQL condition selecting the merge source",
+        "destination_scope": "SQL condition selecting the destination rows the merge may retire",
+        "validity_column_names": "[from, to] column names",
+        "active_record_timestamp": "validity end of active records (None: NULL)",
+        "boundary_timestamp": "validity boundary of this load",
+        "row_version_column_name": "column identifying a record version",
+    },
+    "upsert": {
+        "source_filter": "SQL condition selecting the merge source",
+        "skip_unchanged_rows": "do not update records equal to their loaded record",
+        "row_version_column_name": "column compared with skip_unchanged_rows",
+    },
+    "insert-only": {},
+    "cdc": {
+        "source_filter": "SQL condition selecting the merge source",
+        "destination_scope": "SQL condition selecting the destination rows the merge may delete",
+        "skip_unchanged_rows": "do not update records equal to their loaded record",
+        "row_version_column_name": "column compared with skip_unchanged_rows",
+    },
+}
+DATA_TYPES: dict[str, str] = {
+    "text": "string", "double": "float", "bool": "boolean", "timestamp": "date and time",
+    "bigint": "integer", "binary": "bytes", "json": "nested data kept as JSON",
+    "decimal": "exact decimal", "wei": "large integer (wei)", "date": "date", "time": "time of day",
+}
+# Names users write for dlt's data types (other tools', or dlt's older `complex`): a hint only,
+# dlt accepts none of them.
+DATA_TYPE_NAMES: dict[str, str] = {
+    "string": "text", "str": "text", "varchar": "text", "integer": "bigint", "int": "bigint",
+    "float": "double", "number": "double", "boolean": "bool", "datetime": "timestamp",
+    "complex": "json", "object": "json", "array": "json", "bytes": "binary", "numeric": "decimal",
+}
+COLUMN: dict[str, str] = {
+    "name": "column name (in a list of columns)",
+    "data_type": "one of dlt's data types",
+    "nullable": "bool", "precision": "integer", "scale": "integer", "timezone": "bool",
+    "description": "text", "partition": "bool", "cluster": "bool", "unique": "bool", "sort": "bool",
+    "primary_key": "bool", "row_key": "bool", "parent_key": "bool", "root_key": "bool",
+    "merge_key": "bool", "variant": "bool", "hard_delete": "bool", "dedup_sort": "asc or desc",
+    "incremental": "bool",
+}

@@ -12,14 +12,13 @@ from typing import Any
 
 from ..auth import parse_auth
 from ..errors import ConfigError, Issue
-from ..jsonpath import JSONPathSyntaxError, compile_path
 from ..model import freeze
 from ..pagination.registry import SEED_DIALECT_KEYS, parse_paginator
 from . import keys
 from .json_schema import columns_from_json_schema
 from .merge import merge_defaults, normalize_resource
 from .placeholders import INCREMENTAL_FIELDS, find
-from .reader import Reader, suggest
+from .reader import Reader, short, suggest, type_name
 from .specs import (
     Binding,
     EndpointSpec,
@@ -34,7 +33,8 @@ from .specs import (
 
 HINT_KEYS = ("primary_key", "merge_key", "write_disposition", "columns", "table_name", "max_table_nesting",
              "schema_contract", "table_format", "file_format", "references", "nested_hints")
-DISPOSITIONS = ("append", "replace", "merge", "skip")
+# Header names whose values may be secrets: a bad value there is named, never echoed.
+_SECRET_HEADER = re.compile(r"auth|key|token|secret|passw|cookie|signature|session", re.IGNORECASE)
 
 
 def parse_source(config: Any) -> SourceSpec:
@@ -117,7 +117,7 @@ def _client_defaults(client: Reader, seed: bool) -> dict[str, Any]:
     base_url = client.str("base_url", required=True) or ""
     if base_url and not base_url.startswith(("http://", "https://")):
         client.problem("base_url", f"must start with http:// or https://, got {base_url!r}")
-    headers = client.mapping("headers")
+    headers = _headers(client)
     return {
         "base_url": base_url,
         "headers": headers,
@@ -131,6 +131,34 @@ def _client_defaults(client: Reader, seed: bool) -> dict[str, Any]:
             timeout=client.number("timeout", 60.0, minimum=0.001) or 60.0,
         ),
     }
+
+
+def _headers(reader: Reader, *, unset: bool = False) -> dict[str, str | None]:
+    """Header names and values must be strings (dlt checks; requests would fail at the first
+    request, in a message that can print the header); with `unset`, None too (an endpoint's
+    None removes the client's header, as requests merges them). A value is echoed only when
+    the header's name says it cannot be a secret."""
+    raw = reader.raw.get("headers")
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        reader.problem("headers", f"expected a dict of header names to strings, got {type_name(raw)}")
+        return {}
+    good = {k: v for k, v in raw.items() if isinstance(k, str) and (isinstance(v, str) or (unset and v is None))}
+    for name, value in raw.items():
+        if not isinstance(name, str):
+            reader.problem("headers", f"header names must be strings, got {type_name(name)} {name!r}")
+        elif name not in good:
+            shown = "(masked: the header may carry a secret)" if _SECRET_HEADER.search(name) else short(value)
+            reader.problem(f"headers.{name}", f"expected a string, got {type_name(value)} {shown}")
+    return good
+
+
+def _merged_headers(client: Mapping[str, str], endpoint: Mapping[str, str | None]) -> dict[str, str]:
+    """requests' merge: header names match in any case, and an endpoint's None drops the header."""
+    own = {name.lower() for name in endpoint}
+    merged = {k: v for k, v in client.items() if k.lower() not in own}
+    return {**merged, **{k: v for k, v in endpoint.items() if v is not None}}
 
 
 def _paginator(reader: Reader, key: str, seed: bool) -> Any:
@@ -221,11 +249,8 @@ def _resource(reader: Reader, base: dict[str, Any], seed: bool, known: tuple[Any
 
 
 def _check_hints(reader: Reader, hints: dict[str, Any]) -> None:
-    wd = hints.get("write_disposition")
-    disposition = wd.get("disposition") if isinstance(wd, Mapping) else wd
-    if wd is not None and disposition not in DISPOSITIONS:
-        hint = suggest(str(disposition), DISPOSITIONS) or f"expected one of: {', '.join(DISPOSITIONS)}"
-        reader.problem("write_disposition", f"unknown write disposition {disposition!r}", hint)
+    _check_write_disposition(reader, hints.get("write_disposition"))
+    _check_columns(reader, hints.get("columns"))
     for key in ("primary_key", "merge_key"):
         value = hints.get(key)
         if value is not None and not (isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value))):
@@ -237,25 +262,86 @@ def _check_hints(reader: Reader, hints: dict[str, Any]) -> None:
         reader.problem("table_name", f"expected a non-empty string or a callable, got {hints['table_name']!r}")
 
 
+def _check_write_disposition(reader: Reader, wd: Any) -> None:
+    """dlt checks a write disposition when the resource is made, or (a strategy's options)
+    against its TypedDicts: both happen here, with the key that is wrong."""
+    if wd is None or callable(wd):
+        return  # a callable is a dynamic hint, resolved by dlt per record
+    if isinstance(wd, str) and wd in keys.MERGE_STRATEGIES:
+        reader.problem("write_disposition", f"unknown write disposition {wd!r}",
+                       f"{wd!r} is a merge strategy: write {{disposition: merge, strategy: {wd}}}")
+        return
+    if not isinstance(wd, Mapping):
+        reader.kind("write_disposition", wd, keys.WRITE_DISPOSITIONS, {}, "write disposition")
+        return
+    sub = Reader(wd, reader.at("write_disposition"), reader.issues)
+    sub.kind("disposition", wd.get("disposition"), keys.WRITE_DISPOSITIONS, {}, "write disposition")
+    strategy = wd.get("strategy")
+    if strategy is not None:
+        strategy = sub.kind("strategy", strategy, [s for s in keys.MERGE_STRATEGIES if s], {}, "merge strategy")
+        if strategy is None:
+            return  # the options of an unknown strategy cannot be judged
+    _check_strategy_options(sub, strategy)
+
+
+def _check_strategy_options(sub: Reader, strategy: str | None) -> None:
+    allowed = ["disposition", "strategy", *keys.MERGE_STRATEGIES[strategy]]
+    known = list(dict.fromkeys(k for options in keys.MERGE_STRATEGIES.values() for k in options))
+    sub.check_keys([*allowed, *known], "a write disposition")
+    for key in [k for k in sub.raw if k in known and k not in allowed]:
+        owners = [s for s, options in keys.MERGE_STRATEGIES.items() if s and key in options]
+        what = f"the '{strategy}' strategy" if strategy else "a write disposition without a strategy"
+        sub.problem(key, f"is not an option of {what}", f"an option of: {', '.join(map(str, owners))}")
+
+
+def _check_columns(reader: Reader, columns: Any) -> None:
+    """dlt checks column hints only when the first record is extracted: here, before any request."""
+    if isinstance(columns, Mapping):
+        items = [(f"columns.{name}", column) for name, column in columns.items()]
+    elif isinstance(columns, (list, tuple)):
+        items = [(f"columns[{i}]", column) for i, column in enumerate(columns)]
+    else:
+        return  # None, a callable or a pydantic model: dlt reads those itself
+    for at, column in items:
+        if isinstance(column, Mapping):
+            _check_column(Reader(column, reader.at(at), reader.issues))
+        else:
+            reader.problem(at, f"expected a dict of column hints, got {type_name(column)} {short(column)}")
+
+
+_BOOL_COLUMN_HINTS = ("nullable", "timezone", "partition", "cluster", "unique", "sort", "primary_key", "row_key",
+                      "parent_key", "root_key", "merge_key", "variant", "hard_delete", "incremental")
+
+
+def _check_column(column: Reader) -> None:
+    extensions = [k for k in column.raw if isinstance(k, str) and k.startswith("x-")]  # dlt ignores x- keys
+    column.check_keys([*keys.COLUMN, *extensions], "column hints")
+    data_type = column.raw.get("data_type")
+    if data_type is not None and not (isinstance(data_type, str) and data_type in keys.DATA_TYPES):
+        hint = suggest(str(data_type).lower(), keys.DATA_TYPES, keys.DATA_TYPE_NAMES)
+        column.problem("data_type", f"unknown data type {data_type!r}", hint or f"expected one of: {', '.join(keys.DATA_TYPES)}")
+    for key in _BOOL_COLUMN_HINTS:
+        column.bool(key)
+    column.int("precision")
+    column.int("scale")
+    if column.raw.get("dedup_sort") not in (None, "asc", "desc"):
+        column.problem("dedup_sort", f"expected 'asc' or 'desc', got {column.raw['dedup_sort']!r}")
+
+
 def _endpoint(ep: Reader, base: dict[str, Any], seed: bool) -> EndpointSpec | None:
     path = ep.str("path", required=True)
     method = ep.get("method", str, "GET") or "GET"
     if method.upper() not in ("GET", "POST"):
         ep.problem("method", f"unsupported method {method!r}", "expected GET or POST")
     params = ep.mapping("params")
-    selector = ep.str("data_selector")
-    if selector:
-        try:
-            compile_path(selector)
-        except JSONPathSyntaxError as exc:
-            ep.problem("data_selector", f"invalid JSONPath {selector!r}: {exc}")
+    selector = ep.jsonpath("data_selector")
     paginator = _paginator(ep, "paginator", seed) if "paginator" in ep.raw else base["paginator"]
     auth = parse_auth(ep.raw["auth"], ep, "auth") if ep.raw.get("auth") is not None else base["auth"]
     if path is None:
         return None
     return EndpointSpec(
         path=path, method=method.upper(), params=freeze(params), json=ep.raw.get("json"),
-        data=ep.raw.get("data"), headers=freeze({**base["headers"], **ep.mapping("headers")}),
+        data=ep.raw.get("data"), headers=freeze(_merged_headers(base["headers"], _headers(ep, unset=True))),
         paginator=paginator, data_selector=selector, response_actions=_actions(ep),
         incremental=_incremental(ep, params), auth=auth, retry=_retry(ep, base),
         max_concurrency=ep.int("max_concurrency", minimum=1), timeout=ep.number("timeout", minimum=0.001),
@@ -317,7 +403,7 @@ def _incremental(ep: Reader, params: dict[str, Any]) -> IncrementalSpec | None:
     else:
         start_param = sub.str("start_param")
     sub.check_keys(keys.INCREMENTAL, "incremental")
-    cursor = sub.str("cursor_path", required=True)
+    cursor = sub.jsonpath("cursor_path", required=True)
     missing = sub.str("on_cursor_value_missing", "raise")
     if missing not in ("raise", "include", "exclude"):
         sub.problem("on_cursor_value_missing", f"unknown value {missing!r}", "expected raise, include or exclude")
@@ -339,17 +425,23 @@ def _incremental(ep: Reader, params: dict[str, Any]) -> IncrementalSpec | None:
 
 
 def _steps(reader: Reader) -> tuple[Mapping[str, Any], ...]:
-    steps = []
+    """One single-key step per function, in the order dlt applies them: a step with several
+    keys runs its filter, then its map, then its yield_map, whatever the dict's order."""
+    steps: list[Mapping[str, Any]] = []
     for i, step in enumerate(reader.get("processing_steps", list, []) or []):
-        at = f"processing_steps[{i}]"
-        if not isinstance(step, Mapping) or len(step) != 1 or next(iter(step)) not in ("filter", "map", "yield_map"):
-            reader.problem(at, "expected a dict with exactly one of filter, map, yield_map")
+        if not isinstance(step, Mapping):
+            reader.problem(f"processing_steps[{i}]", f"expected a dict {{filter|map|yield_map: callable}}, got {type_name(step)}")
             continue
-        if not callable(next(iter(step.values()))):
-            reader.problem(at, f"'{next(iter(step))}' must be a callable")
-            continue
-        steps.append(freeze(step))
+        sub = Reader(step, reader.at(f"processing_steps[{i}]"), reader.issues)
+        sub.check_keys(keys.PROCESSING_STEP, "a processing step")
+        steps.extend(freeze({kind: step[kind]}) for kind in keys.PROCESSING_STEP if kind in step and _callable(sub, kind))
     return tuple(steps)
+
+
+def _callable(reader: Reader, key: str) -> bool:
+    if not callable(reader.raw[key]):
+        reader.problem(key, f"expected a callable, got {type_name(reader.raw[key])} {short(reader.raw[key])}")
+    return callable(reader.raw[key])
 
 
 def _bindings(ep: Reader, name: str, endpoint: EndpointSpec | None, known: tuple[Any, ...]) -> tuple[tuple[Binding, ...], str | None]:

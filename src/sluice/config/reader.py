@@ -8,13 +8,16 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import Issue
+from ..jsonpath import JSONPathSyntaxError, compile_path
 
 _NOTHING = object()
 
 
-def suggest(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(options), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else ""
+def suggest(word: str, options: Iterable[str], aliases: Mapping[str, str] | None = None) -> str:
+    """A did-you-mean for `word`; `aliases` are other names users write for an option."""
+    aliases = aliases or {}
+    close = difflib.get_close_matches(str(word), [*options, *aliases], n=1, cutoff=0.6)
+    return f"did you mean '{aliases.get(close[0], close[0])}'?" if close else ""
 
 
 def type_name(value: Any) -> str:
@@ -55,7 +58,7 @@ class Reader:
             self.problem(key, f"expected {_expected(types)}, got {type_name(value)} {value!r}")
             return default
         if not isinstance(value, types):
-            self.problem(key, f"expected {_expected(types)}, got {type_name(value)} {_short(value)}")
+            self.problem(key, f"expected {_expected(types)}, got {type_name(value)} {short(value)}")
             return default
         return value
 
@@ -82,6 +85,18 @@ class Reader:
 
     def bool(self, key: builtins.str, default: builtins.bool | None = None) -> Any:
         return self.get(key, builtins.bool, default)
+
+    def jsonpath(self, key: builtins.str, default: builtins.str | None = None, *, required: builtins.bool = False) -> Any:
+        """A JSONPath that compiles: dlt would only find out on the first response."""
+        value = self.str(key, default, required=required)
+        if value is None or value == default:
+            return value
+        try:
+            compile_path(value)
+        except JSONPathSyntaxError as exc:
+            self.problem(key, f"invalid JSONPath {value!r}: {exc}")
+            return default
+        return value
 
     def kind(self, key: builtins.str, value: Any, options: Iterable[builtins.str], aliases: Mapping[builtins.str, builtins.str],
              what: builtins.str) -> builtins.str | None:
@@ -112,6 +127,6 @@ def _expected(types: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(t, t.__name__) for t in _as_tuple(types))
 
 
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
