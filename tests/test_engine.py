@@ -222,9 +222,11 @@ def auth_app(seen: list[dict[str, Any]]) -> web.Application:
         return web.json_response({"data": [{"id": 1}]})
 
     async def token(request: web.Request) -> web.Response:
-        form = await request.post()
+        form = dict(await request.post())
+        seen.append({"token_form": form, "headers": dict(request.headers)})
         basic = base64.b64encode(f"cid:{SECRET}".encode()).decode()
-        if request.headers.get("Authorization") != f"Basic {basic}" or form.get("grant_type") != "client_credentials":
+        in_form = form.get("client_id") == "cid" and form.get("client_secret") == SECRET
+        if not (in_form or request.headers.get("Authorization") == f"Basic {basic}") or form.get("grant_type") != "client_credentials":
             return web.json_response({"error": "bad client"}, status=401)
         return web.json_response({"access_token": "tok-" + SECRET, "expires_in": 3600})
 
@@ -246,7 +248,35 @@ AUTHS = {
                     lambda s: s["headers"]["Authorization"] == "Basic " + base64.b64encode(f"{SECRET}:{SECRET}".encode()).decode()),
     "oauth2": ({"type": "oauth2_client_credentials", "access_token_url": "TOKEN_URL", "client_id": "cid", "client_secret": SECRET},
                lambda s: s["headers"]["Authorization"] == f"Bearer tok-{SECRET}"),
+    "oauth2_basic": ({"type": "oauth2_client_credentials", "access_token_url": "TOKEN_URL", "client_id": "cid",
+                      "client_secret": SECRET, "client_auth": "basic"},
+                     lambda s: s["headers"]["Authorization"] == f"Bearer tok-{SECRET}"),
 }
+
+
+def _token_request(config_auth: dict[str, Any], source: Any) -> dict[str, Any]:
+    seen: list[dict[str, Any]] = []
+    with Server(auth_app(seen)) as server:
+        auth = {**config_auth, "access_token_url": server.url + "/token"}
+        config = {"client": {"base_url": server.url, "auth": auth},
+                  "resources": [{"name": "data", "endpoint": {"path": "data", "paginator": "single_page"}}]}
+        list(source(config).resources["data"])
+    request = next(s for s in seen if "token_form" in s)
+    return {"form": request["token_form"], "basic": request["headers"].get("Authorization", "").startswith("Basic ")}
+
+
+def test_oauth2_client_credentials_go_in_the_form_as_dlt_sends_them() -> None:
+    from dlt.sources.rest_api import rest_api_source as dlt_source
+
+    from sluice import rest_api_source
+
+    auth = {"type": "oauth2_client_credentials", "client_id": "cid", "client_secret": SECRET,
+            "access_token_request_data": {"scope": "read"}}
+    theirs, ours = _token_request(auth, dlt_source), _token_request(auth, rest_api_source)
+    assert ours == theirs == {"form": {"client_id": "cid", "client_secret": SECRET, "grant_type": "client_credentials", "scope": "read"},
+                              "basic": False}
+    basic = _token_request({**auth, "client_auth": "basic"}, rest_api_source)
+    assert basic == {"form": {"grant_type": "client_credentials", "scope": "read"}, "basic": True}
 
 
 @pytest.mark.parametrize("kind", sorted(AUTHS))
@@ -258,7 +288,8 @@ def test_auth_types(kind: str, tmp_path) -> None:
         tables = run({"client": {"base_url": server.url, "auth": auth}, "resources": [
             {"name": "data", "endpoint": {"path": "data", "paginator": "single_page"}}]}, tmp_path)
     assert counts(tables)["data"] == 1
-    assert len(seen) == 1 and check(seen[0])
+    data = [s for s in seen if "token_form" not in s]
+    assert len(data) == 1 and check(data[0])
 
 
 def test_dlt_auth_instance_is_accepted(tmp_path) -> None:
@@ -328,7 +359,7 @@ def test_post_with_placeholders_in_json_body_and_headers(tmp_path) -> None:
                                           "paginator": "single_page"}}]}, tmp_path)
     assert counts(tables)["hits"] == 3
     assert sorted((s["method"], s["path"], s["json"]["parent"], s["headers"]["X-Parent"]) for s in seen) == [
-        ("POST", f"/search/p{i}", str(i), f"p{i}") for i in range(3)]
+        ("POST", f"/search/p{i}", i, f"p{i}") for i in range(3)]  # a whole placeholder keeps its type in JSON (dlt)
 
 
 def test_header_cursor_paginator(tmp_path) -> None:

@@ -52,7 +52,7 @@ AUTHS: dict[str, tuple[dict[str, Any], list[str]]] = {
     "api key header": ({"type": "api_key", "name": "X-Api-Key", "api_key": API_KEY}, [API_KEY]),
     "api key query": ({"type": "api_key", "name": "api_key", "api_key": API_KEY, "location": "query"}, [API_KEY]),
     "basic": ({"type": "http_basic", "username": USER, "password": PASSWORD}, [PASSWORD, basic(USER, PASSWORD)]),
-    "oauth2": ({"type": "oauth2_client_credentials", "access_token_url": "TOKEN_URL", "client_id": CLIENT_ID,
+    "oauth2": ({"type": "oauth2_client_credentials", "client_auth": "basic", "access_token_url": "TOKEN_URL", "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET}, [CLIENT_SECRET, OAUTH_TOKEN, basic(CLIENT_ID, CLIENT_SECRET)]),
 }
 
@@ -251,7 +251,7 @@ def test_no_secret_in_a_failed_token_request(tmp_path: Path, debug_logs: pytest.
     app = web.Application()
     app.router.add_post("/token", token)
     with Server(app) as other:
-        auth = {"type": "oauth2_client_credentials", "access_token_url": f"{other.url}/token", "client_id": CLIENT_ID,
+        auth = {"type": "oauth2_client_credentials", "client_auth": "basic", "access_token_url": f"{other.url}/token", "client_id": CLIENT_ID,
                 "client_secret": CLIENT_SECRET}
         cfg = {"client": {"base_url": other.url, "auth": auth},
                "resources": [{"name": "items", "endpoint": {"path": "items", "paginator": "single_page"}}]}

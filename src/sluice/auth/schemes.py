@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from ..config.reader import Reader
+from ..config.reader import Reader, suggest
 from ..errors import FatalError
 from ..model import PageRequest, freeze
 from ..redact import redact_text, truncate
@@ -94,6 +94,7 @@ class OAuth2ClientCredentials:
     client_secret: str
     access_token_request_data: Mapping[str, Any] = field(default_factory=dict)
     default_token_expiration: int = 3600
+    client_auth: str = "body"  # RFC 6749 2.3.1: id and secret as form fields (dlt's way) or HTTP Basic
     _cache: dict[str, Any] = field(default_factory=dict, compare=False)
     _lock: asyncio.Lock | None = field(default=None, compare=False)
 
@@ -122,9 +123,7 @@ class OAuth2ClientCredentials:
             return str(body["access_token"])
 
     async def _request_token(self, session: Any) -> dict[str, Any]:
-        data = {"grant_type": "client_credentials", **self.access_token_request_data}
-        basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
-        headers = {"Authorization": f"Basic {basic}", "Content-Type": "application/x-www-form-urlencoded"}
+        data, headers = self._token_request()
         async with session.post(self.access_token_url, data=data, headers=headers) as response:
             raw = await response.read()
             if response.status >= 400:
@@ -134,6 +133,18 @@ class OAuth2ClientCredentials:
         if not isinstance(body, dict) or "access_token" not in body:
             raise FatalError(f"oauth2 token response from {self.access_token_url} has no access_token")
         return body
+
+    def _token_request(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """Form fields and headers of the token request; by default the credentials go in the
+        form, as dlt sends them (and as providers that refuse Basic expect)."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        data: dict[str, Any] = {"grant_type": "client_credentials"}
+        if self.client_auth == "basic":
+            basic = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+            headers["Authorization"] = f"Basic {basic}"
+        else:
+            data.update(client_id=self.client_id, client_secret=self.client_secret)
+        return {**data, **self.access_token_request_data}, headers
 
     def __repr__(self) -> str:
         return f"OAuth2ClientCredentials(access_token_url={self.access_token_url!r}, client_id=***, client_secret=***)"
@@ -149,6 +160,7 @@ KEYS: dict[str, dict[str, str]] = {
     "oauth2_client_credentials": {
         "access_token_url": "token endpoint (required)", "client_id": "required", "client_secret": "required",
         "access_token_request_data": "extra form fields", "default_token_expiration": "seconds (default 3600)",
+        "client_auth": "sluice: 'body' (default, as dlt: client_id and client_secret as form fields) or 'basic' (HTTP Basic)",
     },
 }
 ALIASES = {"basic": "http_basic"}
@@ -206,7 +218,10 @@ def _build(kind: str, sub: Reader) -> Auth | None:
     url, cid, secret = sub.str("access_token_url", required=True), _secret(sub, "client_id"), _secret(sub, "client_secret")
     if not (url and cid and secret):
         return None
+    client_auth = sub.str("client_auth", "body") or "body"
+    if client_auth not in ("body", "basic"):
+        sub.problem("client_auth", f"unknown value {client_auth!r}", suggest(client_auth, ("body", "basic")) or "expected 'body' or 'basic'")
     return OAuth2ClientCredentials(
         url, cid, secret, dict(sub.mapping("access_token_request_data")),
-        sub.int("default_token_expiration", 3600, minimum=1) or 3600,
+        sub.int("default_token_expiration", 3600, minimum=1) or 3600, client_auth,
     )

@@ -66,19 +66,19 @@ def _resource(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[
     hints = copy.deepcopy(dict(spec.hints))  # dlt writes into column dicts: never into the user's config
     hints.setdefault("file_format", "parquet")  # dlt's insert_values path is slow; tables are the same
     resource = dlt.resource(fetch, name=spec.name, selected=spec.selected, **hints)
-    for step in spec.processing_steps:
+    for step in () if spec.steps_in_engine else spec.processing_steps:
         kind, func = next(iter(step.items()))
         getattr(resource, f"add_{kind}")(func)
     return resource  # type: ignore[no-any-return]
 
 
 def _arrow_eligible(spec: ResourceSpec, runtime: SourceRuntime) -> bool:
-    """Arrow items when nothing downstream expects dicts: no user steps, no incremental
-    (dlt filters those per record), a plain table name."""
+    """Arrow items when nothing downstream expects dicts: no user steps in dlt (the engine
+    runs them when there is no incremental), a plain table name."""
     if not runtime.options.arrow or os.environ.get("SLUICE_ARROW", "1") == "0":
         return False
     hints = spec.hints
-    return not spec.processing_steps and isinstance(hints.get("table_name", spec.name), str) and "nested_hints" not in hints
+    return (not spec.processing_steps or spec.steps_in_engine) and isinstance(hints.get("table_name", spec.name), str) and "nested_hints" not in hints
 
 
 def _as_arrow(stream: Iterator[list[Any]], spec: ResourceSpec, source_hints: Mapping[str, Any]) -> Iterator[Any]:
