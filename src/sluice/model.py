@@ -72,7 +72,11 @@ class Page:
     records: list[Any] = field(default_factory=list)
 
     def links(self) -> dict[str, dict[str, str]]:
-        return parse_link_header(self.headers.get("Link", ""))
+        # Several `Link` lines are one header, joined as requests joins them; the headers are
+        # aiohttp's multidict at run time, whose `get` would see the first line only.
+        getall = getattr(self.headers, "getall", None)
+        lines = getall("Link", []) if getall else [self.headers.get("Link", "")]
+        return parse_link_header(", ".join(lines))
 
 
 def parse_link_header(value: str) -> dict[str, dict[str, str]]:

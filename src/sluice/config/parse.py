@@ -162,6 +162,8 @@ def _merged_headers(client: Mapping[str, str], endpoint: Mapping[str, str | None
 
 
 def _paginator(reader: Reader, key: str, seed: bool) -> Any:
+    """None for no paginator, None and `auto` alike: an endpoint's then falls back to the
+    client's, as in dlt, and the client's to detection."""
     raw = reader.raw.get(key)
     return None if raw is None else parse_paginator(raw, key, reader, seed)
 
@@ -335,7 +337,7 @@ def _endpoint(ep: Reader, base: dict[str, Any], seed: bool) -> EndpointSpec | No
         ep.problem("method", f"unsupported method {method!r}", "expected GET or POST")
     params = ep.mapping("params")
     selector = ep.jsonpath("data_selector")
-    paginator = _paginator(ep, "paginator", seed) if "paginator" in ep.raw else base["paginator"]
+    paginator = _paginator(ep, "paginator", seed) or base["paginator"]
     auth = parse_auth(ep.raw["auth"], ep, "auth") if ep.raw.get("auth") is not None else base["auth"]
     if path is None:
         return None

@@ -181,3 +181,28 @@ def child_item(table: Any, name: str, columns: dict[str, TColumnSchema]) -> Any:
     """A nested table's rows, for its variant declared by `declare_nested_table`."""
     hints = dlt.mark.make_hints(table_name=name, columns=columns)
     return dlt.mark.with_hints(table, hints, create_table_variant=True)
+
+
+def dict_file_format(resource: Any) -> str | None:
+    """The file format dlt's normalizer will write this resource's dicts in, for the
+    destination being loaded (dlt's `_get_items_normalizer`): the table's `file_format` hint
+    when the destination takes it, else the destination's preferred format."""
+    caps = capabilities()
+    table = resource.compute_table_schema()
+    preferred, supported = caps.preferred_loader_file_format, caps.supported_loader_file_formats or []
+    if caps.loader_file_format_selector is not None:
+        preferred, supported = caps.loader_file_format_selector(preferred, list(supported), table_schema=table)
+    wanted = table.get("file_format")
+    wanted = preferred if wanted == "preferred" else wanted
+    return wanted if wanted in supported else preferred
+
+
+def prefer_parquet(resource: Any) -> None:
+    """Parquet instead of insert_values where that is known to give the same tables: DuckDB
+    (no format selector, loads parquet natively) when nobody asked for a format. Elsewhere
+    the format is what lands (filesystem: jsonl by default) or changes what lands (PostgreSQL
+    loads parquet only through ADBC, into `json` columns instead of `jsonb`): dlt decides."""
+    caps = capabilities()
+    plain_database = caps.loader_file_format_selector is None and caps.preferred_loader_file_format == "insert_values"
+    if plain_database and "parquet" in (caps.supported_loader_file_formats or []) and not resource.compute_table_schema().get("file_format"):
+        resource.apply_hints(file_format="parquet")

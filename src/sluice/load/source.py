@@ -64,7 +64,6 @@ def _resource(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[
     fetch.__name__ = spec.name
     fetch.__qualname__ = spec.name
     hints = copy.deepcopy(dict(spec.hints))  # dlt writes into column dicts: never into the user's config
-    hints.setdefault("file_format", "parquet")  # dlt's insert_values path is slow; tables are the same
     resource = dlt.resource(fetch, name=spec.name, selected=spec.selected, **hints)
     for step in () if spec.steps_in_engine else spec.processing_steps:
         kind, func = next(iter(step.items()))
@@ -79,6 +78,24 @@ def _arrow_eligible(spec: ResourceSpec, runtime: SourceRuntime) -> bool:
         return False
     hints = spec.hints
     return (not spec.processing_steps or spec.steps_in_engine) and isinstance(hints.get("table_name", spec.name), str) and "nested_hints" not in hints
+
+
+def _to_dlt(stream: Iterator[list[Any]], spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[str, Any]) -> Iterator[Any]:
+    """The pages, as Arrow tables where they land exactly as dlt's dicts would. Decided when
+    dlt pulls the first page: only then are the destination and the run's file format known."""
+    from . import _arrow_dlt as dltx
+
+    resource = dltx.current_resource()
+    if resource is not None:
+        dltx.prefer_parquet(resource)
+    # dlt writes Arrow as parquet (or csv): where it would write dicts in another format (jsonl
+    # on the filesystem, insert_values in PostgreSQL) dicts land as dlt's do. Incremental
+    # resources stay dicts too: dlt filters them record by record.
+    arrow = _arrow_eligible(spec, runtime) and spec.endpoint.incremental is None
+    if arrow and resource is not None and dltx.dict_file_format(resource) == "parquet":
+        yield from _as_arrow(stream, spec, source_hints)
+    else:
+        yield from stream
 
 
 def _as_arrow(stream: Iterator[list[Any]], spec: ResourceSpec, source_hints: Mapping[str, Any]) -> Iterator[Any]:
@@ -121,15 +138,15 @@ def _fetch_function(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Ma
     if default is None:
 
         def fetch() -> Iterator[Any]:
-            stream = runtime.register(spec.name, dict).stream(spec.name)
-            return _as_arrow(stream, spec, source_hints) if _arrow_eligible(spec, runtime) else stream
+            return _to_dlt(runtime.register(spec.name, dict).stream(spec.name), spec, runtime, source_hints)
 
         return fetch
 
     def fetch_incremental(incremental: Incremental[Any] = default) -> Iterator[list[Any]]:
         # Read the cursor values when the run starts: dlt binds the incremental to the
         # resource's state after this call and before the first item is pulled.
-        return runtime.register(spec.name, lambda: _incremental_values(incremental)).stream(spec.name)
+        stream = runtime.register(spec.name, lambda: _incremental_values(incremental)).stream(spec.name)
+        return _to_dlt(stream, spec, runtime, source_hints)
 
     return fetch_incremental
 

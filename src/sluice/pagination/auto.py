@@ -1,8 +1,15 @@
-"""`auto`: detect the paginator from the first response, as dlt does."""
+"""`auto`: detect the paginator from the first response, rule for rule as dlt 1.31 does.
+
+dlt tries, in order: a `Link` header with rel="next"; a body key that *starts with* "next"
+(`next`, `next_page`, `nextPage`, `next_url`, `nextLink`; a dict value gives its
+`href`/`url`) holding a URL; a key named `total_pages`/`pages`/`totalpages` holding an
+integer (page numbers); that same "next" key holding anything else (a cursor); a single page.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +19,13 @@ from .cursors import CursorPaginator
 from .links import HeaderLinkPaginator, JSONLinkPaginator, SinglePagePaginator
 from .numeric import PageNumberPaginator
 
-_TOTAL_PAGES = re.compile(r"^(total_pages|pages|totalpages)$")
+# dlt's patterns, matched with `re.match` on the lowercased key: a prefix unless anchored.
+NEXT_KEYS = ("next",)
+NEXT_DICT_KEYS = ("href", "url")
+TOTAL_PAGES_KEYS = ("^total_pages$", "^pages$", "^totalpages$")
+_SCALAR = (str, int, float)
+
+Found = tuple[tuple[str, ...], Any]
 
 
 @dataclass(frozen=True)
@@ -31,47 +44,61 @@ class AutoPaginator:
 def detect(page: Page) -> Paginator:
     if page.links().get("next"):
         return HeaderLinkPaginator()
-    path, value = _find_next(page.body)
-    if path and isinstance(value, str) and value.startswith(("http", "/")):
-        return JSONLinkPaginator(next_url_path=".".join(path))
-    total_path = _find_total_pages(page.body)
-    if total_path:
-        return PageNumberPaginator(total_path=".".join(total_path), total_explicit=True)
-    if path:
-        return CursorPaginator(cursor_path=".".join(path))
+    following = find_next(page.body)
+    if following and isinstance(following[1], str) and following[1].startswith(("http", "/")):
+        return JSONLinkPaginator(next_url_path=".".join(following[0]))
+    pages = find_total_pages(page.body)
+    if pages and _is_int(pages[1]):
+        return PageNumberPaginator(total_path=".".join(pages[0]), total_explicit=True)
+    if following:
+        return CursorPaginator(cursor_path=".".join(following[0]))
     return SinglePagePaginator()
 
 
-def _find_next(doc: Any, path: tuple[str, ...] = ()) -> tuple[tuple[str, ...] | None, Any]:
-    if not isinstance(doc, dict):
-        return None, None
-    for key, value in doc.items():
-        if key.lower() == "next":
-            if isinstance(value, dict):
-                for sub, sub_value in value.items():
-                    if sub.lower() in ("href", "url") and isinstance(sub_value, (str, int, float)):
-                        return (*path, key, sub), sub_value
-            elif isinstance(value, (str, int, float)):
-                return (*path, key), value
-        if isinstance(value, dict):
-            found = _find_next(value, (*path, key))
-            if found[0]:
-                return found
-    return None, None
+def matches(key: str, patterns: Iterable[str]) -> bool:
+    return any(re.match(pattern, key.lower()) for pattern in patterns)
 
 
-def _find_total_pages(doc: Any, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+def find_next(doc: Any, path: tuple[str, ...] = ()) -> Found | None:
+    """The first "next" reference, depth first in the body's order (dlt's `find_next_page_path`)."""
     if not isinstance(doc, dict):
         return None
     for key, value in doc.items():
-        if _TOTAL_PAGES.match(key.lower()) and isinstance(value, (str, int, float)):
-            try:
-                int(value)
-            except ValueError:
-                return None
-            return (*path, key)
-        if isinstance(value, dict):
-            found = _find_total_pages(value, (*path, key))
-            if found:
-                return found
+        found = _next_value((*path, key), value) if matches(key, NEXT_KEYS) else None
+        if found is None and isinstance(value, dict):
+            # A "next" dict without href/url is searched like any other dict.
+            found = find_next(value, (*path, key))
+        if found is not None:
+            return found
     return None
+
+
+def _next_value(path: tuple[str, ...], value: Any) -> Found | None:
+    if not isinstance(value, dict):
+        return (path, value) if isinstance(value, _SCALAR) else None
+    for key, sub in value.items():
+        if matches(key, NEXT_DICT_KEYS) and isinstance(sub, _SCALAR):
+            return (*path, key), sub
+    return None
+
+
+def find_total_pages(doc: Any, path: tuple[str, ...] = ()) -> Found | None:
+    """The first total-pages key with a scalar value, depth first. Its value is not checked
+    here: a first match that is no integer ends the search, as in dlt."""
+    if not isinstance(doc, dict):
+        return None
+    for key, value in doc.items():
+        if matches(key, TOTAL_PAGES_KEYS) and isinstance(value, _SCALAR):
+            return (*path, key), value
+        found = find_total_pages(value, (*path, key)) if isinstance(value, dict) else None
+        if found is not None:
+            return found
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    try:
+        int(value)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True

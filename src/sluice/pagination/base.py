@@ -51,12 +51,18 @@ def read_int(page: Page, path: str, what: str) -> int | None:
         raise ResponseError(f"'{path}' ({what}) is not an integer in the response: {value!r}") from None
 
 
+# The strings dlt's `str2bool` reads as booleans (any case); any other string is an error.
+TRUE_STRINGS = ("yes", "true", "t", "y", "1")
+FALSE_STRINGS = ("no", "false", "f", "n", "0")
+
+
 def read_has_more(page: Page, path: str) -> bool:
+    """A boolean, or one of dlt's boolean strings; a number is no boolean (dlt's rule)."""
     value = find_first(path, page.body)
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in {"true", "false", "1", "0", "yes", "no"}:
-        return value.lower() in {"true", "1", "yes"}
+    if isinstance(value, str) and value.lower() in (*TRUE_STRINGS, *FALSE_STRINGS):
+        return value.lower() in TRUE_STRINGS
     if value is None:
         raise ResponseError(f"has_more_path '{path}' is missing from the response")
     raise ResponseError(f"has_more_path '{path}' is not a boolean in the response: {value!r}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
 
 from ..errors import ResponseError
 from ..jsonpath import find_first
@@ -18,8 +17,9 @@ class CursorPaginator:
     """A cursor from the body, sent back as `cursor_param` or at `cursor_body_path`.
 
     With templates (`cursor_value`, `stop_condition`), the cursor is computed by a sandboxed
-    Jinja expression after every response; `stop_condition` is evaluated first. A cursor that
-    is an absolute URL, or starts with '/', is the next request's URL as is.
+    Jinja expression after every response; `stop_condition` is evaluated first. A computed
+    `cursor_value` that is an absolute http(s) URL is the next request's URL as is; every other
+    cursor is a parameter, even one that starts with '/' or 'http' (base64 tokens do).
     """
 
     cursor_path: str = "cursors.next"
@@ -42,8 +42,8 @@ class CursorPaginator:
         cursor = self._cursor(page)
         if cursor is None:
             return None
-        if isinstance(cursor, str) and (cursor.startswith(("http://", "https://")) or cursor.startswith("/")):
-            return request.with_url(urljoin(page.url, cursor))
+        if self.cursor_value is not None and _is_url(cursor):
+            return request.with_url(cursor)
         return put_value(request, self.cursor_param, self.cursor_body_path, cursor)
 
     def _cursor(self, page: Page) -> Any:
@@ -68,6 +68,10 @@ class CursorPaginator:
             "last_page_size": len(records),
             "config": self.config,
         }
+
+
+def _is_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True)

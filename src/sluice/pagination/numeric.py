@@ -13,8 +13,8 @@ from .base import put_value, read_has_more, read_int
 @dataclass(frozen=True)
 class OffsetPaginator:
     """`offset`/`limit` paging. Stops on an empty page, on `offset >= total`, at
-    `maximum_offset`, when `has_more_path` is false, or - with no total in the response -
-    on a page shorter than `limit`."""
+    `maximum_offset`, when `has_more_path` is false, or - with neither a total in the
+    response nor a `has_more_path` - on a page shorter than `limit`."""
 
     limit: int
     offset: int = 0
@@ -40,8 +40,8 @@ class OffsetPaginator:
         offset = int(request.state.get("offset", self.offset)) + self.limit
         if total is not None and offset >= total:
             return None
-        if total is None and count < self.limit:
-            return None  # no total to trust: a short page is the last one
+        if total is None and not self.has_more_path and count < self.limit:
+            return None  # nothing else to trust: a short page is the last one
         if self.maximum_offset is not None and offset >= self.maximum_offset:
             return None
         if self.has_more_path and not read_has_more(page, self.has_more_path):
@@ -73,9 +73,10 @@ class OffsetPaginator:
 
 @dataclass(frozen=True)
 class PageNumberPaginator:
-    """`page` paging. Stops on an empty page, a page shorter than a declared `limit`, the
-    total number of pages (from an explicit `total_path`, or dlt's implicit `total` in plain
-    dlt configurations), `maximum_page`, or `has_more_path` false."""
+    """`page` paging. Stops on an empty page, the total number of pages (from an explicit
+    `total_path`, or dlt's implicit `total` in plain dlt configurations), `maximum_page`,
+    `has_more_path` false, or - without a `has_more_path` - a page shorter than a declared
+    `limit`."""
 
     base_page: int = 0
     page: int | None = None
@@ -102,8 +103,8 @@ class PageNumberPaginator:
         count = len(page.records)
         if self.stop_after_empty_page and count == 0:
             return None
-        if self.limit is not None and count < self.limit:
-            return None
+        if self.limit is not None and not self.has_more_path and count < self.limit:
+            return None  # has_more, when given, decides: APIs may cap a page below `limit`
         number = int(request.state.get("page", self.start)) + 1
         total = _total(page, self.total_path, self.total_explicit, "pages")
         if total is not None and number >= total + self.base_page:

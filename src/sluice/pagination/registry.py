@@ -11,7 +11,6 @@ from typing import Any
 from ..config.reader import Reader
 from ..jsonpath import JSONPathSyntaxError, compile_path
 from ..templates import Template, TemplateError, is_template
-from .auto import AutoPaginator
 from .base import Paginator
 from .cursors import CursorPaginator, HeaderCursorPaginator
 from .links import HeaderLinkPaginator, JSONLinkPaginator, SinglePagePaginator
@@ -59,7 +58,9 @@ SEED_DIALECT_KEYS = ("limit", "limit_param", "start_from_page")
 
 
 def parse_paginator(raw: Any, path: str, reader: Reader, seed_dialect: bool) -> Paginator | None:
-    """A paginator from a string, a dict or an instance; None (with an issue) when invalid."""
+    """A paginator from a string, a dict or an instance; None (with an issue) when invalid,
+    and None for `auto`, as dlt's `create_paginator` answers: the caller falls back (an
+    endpoint to the client's paginator, the client to detection)."""
     if isinstance(raw, str):
         raw = {"type": raw}
     if not isinstance(raw, Mapping):
@@ -125,7 +126,7 @@ def _offset(sub: Reader, seed: bool) -> Paginator | None:
     limit_param, limit_body = _one_of(sub, "limit_param", "limit_body_path", "limit")
     if limit is None:
         return None
-    return OffsetPaginator(
+    return _stoppable(sub, "maximum_offset", OffsetPaginator(
         limit=limit, offset=sub.int("offset", 0, minimum=0) or 0,
         offset_param=offset_param, limit_param=limit_param,
         offset_body_path=offset_body, limit_body_path=limit_body,
@@ -133,10 +134,10 @@ def _offset(sub: Reader, seed: bool) -> Paginator | None:
         maximum_offset=sub.int("maximum_offset", minimum=1),
         stop_after_empty_page=sub.bool("stop_after_empty_page", True),
         has_more_path=_path(sub, "has_more_path", None),
-    )
+    ))
 
 
-def _page_number(sub: Reader, seed: bool) -> Paginator:
+def _page_number(sub: Reader, seed: bool) -> Paginator | None:
     base, start_from = sub.int("base_page", minimum=0), sub.int("start_from_page", minimum=0)
     if base is not None and start_from is not None and base != start_from:
         sub.problem("start_from_page", f"is an alias of base_page, but they differ ({start_from} != {base})")
@@ -144,7 +145,7 @@ def _page_number(sub: Reader, seed: bool) -> Paginator:
     page_param, page_body = _one_of(sub, "page_param", "page_body_path", "page")
     # The seed dialect's `total` counts records, not pages: only an explicit total_path counts.
     total_default = None if seed else "total"
-    return PageNumberPaginator(
+    return _stoppable(sub, "maximum_page", PageNumberPaginator(
         base_page=first if first is not None else (1 if seed else 0),
         page=sub.int("page", minimum=0),
         page_param=page_param, page_body_path=page_body,
@@ -153,7 +154,19 @@ def _page_number(sub: Reader, seed: bool) -> Paginator:
         stop_after_empty_page=sub.bool("stop_after_empty_page", True),
         has_more_path=_path(sub, "has_more_path", None),
         limit=sub.int("limit", minimum=1), limit_param=sub.str("limit_param"),
-    )
+    ))
+
+
+def _stoppable(sub: Reader, maximum: str, paginator: OffsetPaginator | PageNumberPaginator) -> Paginator | None:
+    """dlt refuses a counting paginator that nothing can stop; so do we, before any request.
+    The seed dialect's `limit` on page_number stops it too (on a short page)."""
+    limit = paginator.limit if isinstance(paginator, PageNumberPaginator) else None
+    stops = (paginator.total_path, sub.raw.get(maximum), paginator.has_more_path, limit)
+    if paginator.stop_after_empty_page or any(stop is not None for stop in stops):
+        return paginator
+    sub.problem(None, f"nothing can stop this paginator: no total_path, {maximum} or has_more_path, "
+                "and stop_after_empty_page is false", "set one of them; dlt refuses this paginator too")
+    return None
 
 
 def _cursor(sub: Reader, seed: bool) -> Paginator:
@@ -169,7 +182,7 @@ def _cursor(sub: Reader, seed: bool) -> Paginator:
 
 _BUILDERS: dict[str, Callable[[Reader, bool], Paginator | None]] = {
     "single_page": lambda sub, seed: SinglePagePaginator(),
-    "auto": lambda sub, seed: AutoPaginator(),
+    "auto": lambda sub, seed: None,
     "header_link": lambda sub, seed: HeaderLinkPaginator(sub.str("links_next_key", "next") or "next"),
     "json_link": lambda sub, seed: JSONLinkPaginator(_path(sub, "next_url_path", "next") or "next"),
     "cursor": _cursor,
