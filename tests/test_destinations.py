@@ -179,10 +179,19 @@ def compare(base_url: str, api: RecordsAPI, tmp: Path, target_for: Callable[[str
     return landed
 
 
+def counts(landed: Landed) -> dict[str, int]:
+    return {table: len(landed.rows[table]) for table in ("merged", "appended", "replaced")}
+
+
+# two runs of 9 records, 6 of them in both: merge keeps 12, append 18, replace the last 9
+DEDUPLICATED = {"merged": 12, "appended": 18, "replaced": 9}
+
+
 def test_duckdb(records_api: tuple[RecordsAPI, str], tmp_path: Path, arrow_pages: list[int]) -> None:
     api, url = records_api
     landed = compare(url, api, tmp_path, lambda tag: duckdb_target(tmp_path, tag))
     assert arrow_pages, "DuckDB is where sluice's Arrow path runs"
+    assert counts(landed["sluice"]) == DEDUPLICATED
     assert sorted(landed["sluice"].rows) == ["appended", "appended__lines", "appended__tags", "merged", "merged__lines",
                                              "merged__tags", "replaced", "replaced__lines", "replaced__tags"]
 
@@ -197,7 +206,7 @@ def test_postgres(records_api: tuple[RecordsAPI, str], tmp_path: Path, postgres_
         return postgres_target(postgres_dsn)
 
     try:
-        compare(url, api, tmp_path, target)
+        assert counts(compare(url, api, tmp_path, target)["sluice"]) == DEDUPLICATED
     finally:
         drop_schemas(postgres_dsn, *datasets, *(f"{d}_staging" for d in datasets))
     assert not arrow_pages, "dlt loads PostgreSQL with insert_values from dicts: so does sluice"
@@ -210,6 +219,8 @@ def test_filesystem(records_api: tuple[RecordsAPI, str], tmp_path: Path, file_fo
     assert set().union(*landed["sluice"].formats.values()) == {file_format or "jsonl"}
     # Arrow lands as parquet; jsonl files are written from dicts, as dlt writes them
     assert bool(arrow_pages) == (file_format == "parquet")
+    # dlt's filesystem merges only delta and iceberg tables: plain files append, with both
+    assert counts(landed["sluice"]) == {**DEDUPLICATED, "merged": 18}
 
 
 def test_dsn_variable_is_what_ci_exports() -> None:
