@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 import orjson
+from requests.utils import requote_uri
 
 EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -47,17 +48,36 @@ class PageRequest:
 
     def identity(self) -> bytes:
         """What makes two requests the same request (for loop detection)."""
-        # The query as sent: params replace same-named URL parameters, None is not sent. So
-        # `/items` + {page: 1} and a next URL `/items?page=1` are one request, not two.
-        parts = urlsplit(self.url)
-        sent = {str(k): _as_sent(v) for k, v in self.params.items() if v is not None}
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in sent]
+        # The URL as sent, query pairs in any order: `/items` + {page: 1} and a next URL
+        # `/items?page=1` are one request, not two.
+        parts = urlsplit(self.sent_url())
         base = f"{self.method} {parts.scheme}://{parts.netloc}{parts.path}"
-        return orjson.dumps([base, sorted([*query, *sent.items()]), self.json, self.data], default=str)
+        query = sorted(parse_qsl(parts.query, keep_blank_values=True))
+        return orjson.dumps([base, query, self.json, self.data], default=str)
+
+    def sent_url(self) -> str:
+        """The URL on the request line, encoded as requests (dlt's client) encodes it: a list
+        value repeats its key, None is left out, True is `True`, a space in the path is `%20`.
+        One deliberate difference: a param replaces a same-named parameter already in the URL
+        instead of repeating it, so query-string auth never doubles on a next URL."""
+        parts = urlsplit(self.url)
+        pairs = _as_sent(self.params)
+        query = parts.query
+        if pairs:
+            names = {key for key, _ in pairs}
+            own = [p for p in query.split("&") if p and unquote_plus(p.partition("=")[0]) not in names]
+            query = "&".join([*own, urlencode(pairs, doseq=True)])
+        return urlunsplit((parts.scheme, parts.netloc, requote_uri(parts.path), requote_uri(query), parts.fragment))
 
 
-def _as_sent(value: Any) -> str:
-    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+def _as_sent(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(key, value) pairs as requests' `_encode_params` makes them: an iterable value (a list,
+    a tuple, a dict's keys) gives one pair per item, None gives none."""
+    pairs: list[tuple[str, Any]] = []
+    for key, value in params.items():
+        values = value if hasattr(value, "__iter__") and not isinstance(value, (str, bytes)) else [value]
+        pairs += [(str(key), v) for v in values if v is not None]
+    return pairs
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from ..pagination.registry import SEED_DIALECT_KEYS, parse_paginator
 from . import keys
 from .json_schema import columns_from_json_schema
 from .merge import merge_defaults, normalize_resource
-from .placeholders import INCREMENTAL_FIELDS, find
+from .placeholders import INCREMENTAL_FIELDS, fields, find, strings
 from .reader import Reader, short, suggest, type_name
 from .specs import (
     Binding,
@@ -453,13 +453,13 @@ def _bindings(ep: Reader, name: str, endpoint: EndpointSpec | None, known: tuple
     found: dict[str, tuple[str, str, str | None]] = {}  # placeholder -> (parent, field, param)
     for pname, value in endpoint.params.items():
         if isinstance(value, Mapping) and value.get("type") == "resolve":
-            _legacy_resolve(ep, pname, value, names, found)
+            _legacy_resolve(ep, pname, value, (names, endpoint.path), found)
         elif isinstance(value, Mapping) and value.get("type") != "incremental":
             ep.problem(f"params.{pname}", f"unknown param type {value.get('type')!r}", "expected 'resolve' or 'incremental'")
     where = {"path": endpoint.path, "params": {k: v for k, v in endpoint.params.items() if not isinstance(v, Mapping)},
-             "json": endpoint.json, "data": endpoint.data, "headers": dict(endpoint.headers)}
+             "json": endpoint.json, "data": endpoint.data, "headers": ep.raw.get("headers")}  # client headers are not templates
     for key, value in where.items():
-        for text in find(value):
+        for text in _fields(ep, key, value):
             _placeholder(ep, key, text, name, endpoint, (names, paths, primary_keys), found)
     parents = sorted({p for p, _, _ in found.values()})
     if len(parents) > 1:
@@ -471,14 +471,29 @@ def _bindings(ep: Reader, name: str, endpoint: EndpointSpec | None, known: tuple
     return bindings, (parents[0] if parents else None)
 
 
-def _legacy_resolve(ep: Reader, pname: str, value: Mapping[str, Any], names: list[str], found: dict[str, Any]) -> None:
+def _fields(ep: Reader, key: str, value: Any) -> list[str]:
+    """The placeholder names in one part of the endpoint; a lone brace is a problem, as in dlt."""
+    out: list[str] = []
+    for text in strings(value):
+        try:
+            out += fields(text)
+        except ValueError as exc:
+            shown = "" if key == "headers" else f" in {text!r}"  # a header value may be a secret
+            ep.problem(key, f"{exc}{shown}", "write {{ and }} for a literal brace")
+    return out
+
+
+def _legacy_resolve(ep: Reader, pname: str, value: Mapping[str, Any], known: tuple[list[str], str], found: dict[str, Any]) -> None:
+    names, path = known
     sub = Reader(value, ep.at(f"params.{pname}"), ep.issues)
     sub.check_keys(["type", "resource", "field"], "a resolve param")
     parent, field = sub.str("resource", required=True), sub.str("field", required=True)
     if parent and parent not in names:
         sub.problem("resource", f"unknown resource {parent!r}", suggest(parent, names))
     elif parent and field:
-        found[pname] = (parent, field, pname)
+        # Bound in the path, it fills the path only (dlt 1.31); elsewhere it is a query parameter
+        # (older dlt; dlt 1.31 rejects that configuration).
+        found[pname] = (parent, field, None if pname in find(path) else pname)
 
 
 def _placeholder(ep: Reader, key: str, text: str, name: str, endpoint: EndpointSpec, known: tuple[Any, ...], found: dict[str, Any]) -> None:
@@ -492,16 +507,32 @@ def _placeholder(ep: Reader, key: str, text: str, name: str, endpoint: EndpointS
         else:
             found[text] = (parts[1], ".".join(parts[2:]), None)
     elif parts[0] == "incremental":
-        if len(parts) != 2 or parts[1] not in INCREMENTAL_FIELDS:
-            ep.problem(key, f"unknown placeholder '{{{text}}}'", f"expected one of: {', '.join('incremental.' + f for f in INCREMENTAL_FIELDS)}")
-        elif endpoint.incremental is None:
-            ep.problem(key, f"placeholder '{{{text}}}' needs an endpoint.incremental")
-    elif text in found:
-        return  # a legacy resolve param used in the path
+        _incremental_placeholder(ep, key, text, endpoint)
+    elif text in found or (key == "path" and _static_param(ep, text, endpoint)):
+        return  # a legacy resolve param or a static param bound in the path
     elif len(parts) == 1 and key == "path":
         _implicit_parent(ep, text, name, endpoint.path, known, found)
     else:
-        ep.problem(key, f"unknown placeholder '{{{text}}}'", "expected {resources.<resource>.<field>} or {incremental.start_value}")
+        expected = "expected {resources.<resource>.<field>} or {incremental.start_value}"
+        hint = suggest(parts[0], ("resources", "incremental")) if len(parts) > 1 else f"{expected}; write {{{{ and }}}} for a literal brace"
+        ep.problem(key, f"unknown placeholder '{{{text}}}'", hint or expected)
+
+
+def _incremental_placeholder(ep: Reader, key: str, text: str, endpoint: EndpointSpec) -> None:
+    known = [f"incremental.{f}" for f in INCREMENTAL_FIELDS]
+    if text not in known:
+        hint = suggest(text.partition(".")[2], INCREMENTAL_FIELDS) or f"expected one of: {', '.join(known)}"
+        ep.problem(key, f"unknown placeholder '{{{text}}}'", hint)
+    elif endpoint.incremental is None:
+        ep.problem(key, f"placeholder '{{{text}}}' needs an endpoint.incremental")
+
+
+def _static_param(ep: Reader, text: str, endpoint: EndpointSpec) -> bool:
+    """A plain param named in the path fills the path (dlt's `_bind_path_params`)."""
+    value = endpoint.params.get(text)
+    if isinstance(value, Mapping) and value.get("type") == "incremental":
+        ep.problem("path", f"placeholder '{{{text}}}' names an incremental param", "a path binds plain and resolve params only")
+    return text in endpoint.params
 
 
 def _implicit_parent(ep: Reader, text: str, name: str, path: str, known: tuple[Any, ...], found: dict[str, Any]) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..config.placeholders import render
-from ..config.specs import ResourceSpec, SourceSpec
+from ..config.placeholders import INCREMENTAL_FIELDS, find, render
+from ..config.specs import EndpointSpec, ResourceSpec, SourceSpec
 from ..errors import ResponseError
 from ..jsonpath import get_dotted
 from ..model import PageRequest, freeze
@@ -33,30 +33,49 @@ def parent_context(resource: ResourceSpec, parent_record: Any) -> dict[str, Any]
                 f"needs field '{binding.field}' in every '{resource.parent}' record; a record has: {keys}",
                 resource=resource.name,
             ) from None
-        if binding.param:
-            context[binding.param] = context[binding.placeholder]
     return context
 
 
 def first_request(source: SourceSpec, resource: ResourceSpec, context: Mapping[str, Any]) -> PageRequest:
     endpoint = resource.endpoint
-    params: dict[str, Any] = {}
-    for key, value in endpoint.params.items():
-        if isinstance(value, Mapping):
-            continue  # legacy resolve / incremental params are filled below
-        params[key] = render(value, context)
+    static = path_params(endpoint)
+    values = {**static, **context, **_incremental_values(resource, context)}
+    params = render({k: v for k, v in endpoint.params.items() if not isinstance(v, Mapping) and k not in static}, values)
     for binding in resource.bindings:
-        if binding.param:
+        if binding.param:  # a legacy resolve param not bound in the path: dlt < 1.0 sent it as a query parameter
             params[binding.param] = context[binding.placeholder]
     _incremental_params(resource, context, params)
     return PageRequest(
         method=endpoint.method,
-        url=join_url(source.base_url, render(endpoint.path, context)),
+        url=join_url(source.base_url, render(endpoint.path, values)),
         params=freeze(params),
-        headers=freeze({k: render(v, context) for k, v in endpoint.headers.items()}),
-        json=render(endpoint.json, context),
-        data=render(endpoint.data, context),
+        headers=freeze(_headers(source, endpoint, values)),
+        json=render(endpoint.json, values, keep_types=True),
+        data=render(endpoint.data, values),
     )
+
+
+def _headers(source: SourceSpec, endpoint: EndpointSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Endpoint headers are templates, as in dlt; the client's own are sent as written (dlt puts
+    them on the session), so a brace in a client header is just a brace."""
+    own = {k: v for k, v in endpoint.headers.items() if source.headers.get(k) != v}
+    return {**{k: v for k, v in endpoint.headers.items() if k not in own}, **render(own, values)}
+
+
+def path_params(endpoint: EndpointSpec) -> dict[str, Any]:
+    """Static params named in the path (`repos/{owner}/...`): dlt binds them there, not in the query."""
+    named = set(find(endpoint.path))
+    return {k: v for k, v in endpoint.params.items() if k in named and not isinstance(v, Mapping)}
+
+
+def _incremental_values(resource: ResourceSpec, context: Mapping[str, Any]) -> dict[str, Any]:
+    """The `{incremental.*}` placeholders, through `convert` as dlt does for every one of them."""
+    spec = resource.endpoint.incremental
+    if spec is None:
+        return {}
+    convert = spec.convert or (lambda v: v)
+    names = [f"incremental.{name}" for name in INCREMENTAL_FIELDS]
+    return {name: None if context.get(name) is None else convert(context[name]) for name in names}
 
 
 def _incremental_params(resource: ResourceSpec, context: Mapping[str, Any], params: dict[str, Any]) -> None:

@@ -148,7 +148,7 @@ class HttpClient:
         return self._by_resource[name]
 
     async def _send(self, request: PageRequest, stats: ResourceStats, timeout: float | None = None) -> _Raw:
-        url = URL(request.url, encoded=True).update_query(_query(request.params)) if request.params else URL(request.url, encoded=True)
+        url = URL(request.sent_url(), encoded=True)  # encoded as requests encodes it, sent as is
         kwargs: dict[str, Any] = {"headers": dict(request.headers)}
         if timeout is not None:
             kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout)
@@ -229,8 +229,7 @@ class HttpClient:
         return min(computed * random.uniform(0.5, 1.0), cap)  # jitter spreads retries of many chains
 
     def _url(self, request: PageRequest) -> str:
-        url = URL(request.url, encoded=True).update_query(_query(request.params)) if request.params else URL(request.url, encoded=True)
-        return redact_url(str(url), self.secrets)
+        return redact_url(request.sent_url(), self.secrets)
 
 
 def _headers_stay_home(origin: URL, names: frozenset[str]) -> Any:
@@ -259,15 +258,6 @@ def _declared_text(raw: _Raw) -> bytes | str:
             except (LookupError, UnicodeDecodeError):
                 return raw.content  # an unknown or wrong charset: let the parser say what is wrong
     return raw.content
-
-
-def _query(params: Mapping[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in params.items():
-        if value is None:
-            continue
-        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
-    return out
 
 
 def _matching_action(actions: tuple[ResponseAction, ...], raw: _Raw) -> ResponseAction | None:
