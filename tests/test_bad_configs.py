@@ -64,7 +64,7 @@ def test_every_problem_of_one_configuration_is_reported_together() -> None:
         "resources[0].endpoint.paginator.type: unknown paginator 'offest' (did you mean 'offset'?)",
         # written once in resource_defaults, taken by 6 resources: reported once, where it was written
         "resource_defaults.write_disposition: unknown write disposition 'upsert' ('upsert' is a merge strategy: write {disposition: merge, strategy: upsert})",
-        "resources[2].endpoint.data_selector: invalid JSONPath 'data[?': Error on line 1, col 5: Unexpected character: ? ",
+        "resources[2].endpoint.data_selector: invalid JSONPath 'data[?': Parse error near the end of string!",
         "resources[2].endpoint.path: placeholder '{resources.evnts.id}' refers to unknown resource 'evnts' (did you mean 'events'?)",
         "resources[5].endpoint.paginator.cursor_value: template '{{ response.next ' does not compile: unexpected end of template, expected 'end of print statement'.",
         "resources[6].endpoint.params: placeholder '{incremental.start_value}' needs an endpoint.incremental",

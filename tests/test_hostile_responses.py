@@ -146,8 +146,13 @@ class Sink:
 FAST = RunOptions(max_retry_delay=0.01)
 
 
-def fetch(api: Any, name: str, *, selector: str | None = "data", paginator: Any = "single_page",
-          auth: Any = None, retries: int = 1, **endpoint: Any) -> tuple[list[Any], SluiceError | None]:
+def fetch(api: Any, name: str, **kwargs: Any) -> tuple[list[Any], SluiceError | None]:
+    records, error, _ = fetch_with_warnings(api, name, **kwargs)
+    return records, error
+
+
+def fetch_with_warnings(api: Any, name: str, *, selector: str | None = "data", paginator: Any = "single_page",
+                        auth: Any = None, retries: int = 1, **endpoint: Any) -> tuple[list[Any], SluiceError | None, list[str]]:
     ep: dict[str, Any] = {"path": f"r/{name}", "paginator": paginator, **endpoint}
     if selector is not None:
         ep["data_selector"] = selector
@@ -155,45 +160,47 @@ def fetch(api: Any, name: str, *, selector: str | None = "data", paginator: Any 
     if auth is not None:
         client["auth"] = auth
     sink = Sink()
+    engine = Engine(parse_source({"client": client, "resources": [{"name": "things", "endpoint": ep}]}), {"things"}, sink, options=FAST)
     try:
-        asyncio.run(Engine(parse_source({"client": client, "resources": [{"name": "things", "endpoint": ep}]}),
-                           {"things"}, sink, options=FAST).run())
+        asyncio.run(engine.run())
     except SluiceError as exc:  # anything else is a bare traceback: the test fails
-        return sink.records.get("things", []), exc
-    return sink.records.get("things", []), None
+        return sink.records.get("things", []), exc, engine.stats.warnings
+    return sink.records.get("things", []), None, engine.stats.warnings
 
 
 # -- the shape is not the expected one ---------------------------------------------------------
 
 
-def test_a_list_where_an_object_was_expected(servers: Any) -> None:
-    records, error = fetch(servers[0], "list_body")
-    assert isinstance(error, ResponseError) and error.resource == "things"
-    assert "data_selector 'data' matched nothing: the response is a list of 2 items, not an object" in str(error)
-    assert "/r/list_body" in str(error)
+def test_a_list_where_an_object_was_expected_is_an_empty_page_with_a_warning(servers: Any) -> None:
+    # dlt: a selector that matches nothing is an empty page; sluice also warns at the end
+    records, error, warnings = fetch_with_warnings(servers[0], "list_body")
+    assert (records, error) == ([], None)
+    assert warnings == ["resource 'things': on all 1 pages, data_selector 'data' matched nothing: the response is a list of 2 items, "
+                        "not an object"]
 
 
 def test_one_object_where_a_list_was_expected_is_one_record(servers: Any) -> None:
     assert fetch(servers[0], "one_object") == ([{"id": 1, "name": "only"}], None)
 
 
-def test_selector_matching_nothing_names_the_keys(servers: Any) -> None:
-    _, error = fetch(servers[0], "no_match")
-    assert isinstance(error, ResponseError)
-    assert "data_selector 'data' matched nothing in the response (its keys: items, meta)" in str(error)
+def test_selector_matching_nothing_warns_with_the_keys_and_lists(servers: Any) -> None:
+    records, error, warnings = fetch_with_warnings(servers[0], "no_match")
+    assert (records, error) == ([], None)
+    assert len(warnings) == 1 and "data_selector 'data' matched nothing (the response's keys: items, meta; its lists: items)" in warnings[0]
 
 
 def test_a_200_with_an_error_body(servers: Any) -> None:
-    _, error = fetch(servers[0], "error_200")
-    assert isinstance(error, ResponseError)
-    assert "(its keys: error, message)" in str(error)
+    records, error, warnings = fetch_with_warnings(servers[0], "error_200")
+    assert (records, error) == ([], None)
+    assert "(the response's keys: error, message; its lists: none)" in warnings[0]
     # documented: without a data_selector the error object is one record, as dlt loads it
     assert fetch(servers[0], "error_200", selector=None) == ([{"error": "quota_exceeded", "message": "Daily quota exceeded"}], None)
 
 
-def test_a_string_body_is_an_error(servers: Any) -> None:
-    _, error = fetch(servers[0], "string_body")
-    assert isinstance(error, ResponseError) and "the response is a string, not an object" in str(error)
+def test_a_string_body_is_an_empty_page_with_a_warning(servers: Any) -> None:
+    records, error, warnings = fetch_with_warnings(servers[0], "string_body")
+    assert (records, error) == ([], None)
+    assert "the response is a string, not an object" in warnings[0]
 
 
 @pytest.mark.parametrize("name", ["null_body", "empty_object"])

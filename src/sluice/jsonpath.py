@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from jsonpath_ng.exceptions import JsonPathParserError
-from jsonpath_ng.parser import parse as _parse_jsonpath
+from jsonpath_ng.ext.parser import parse as _parse_jsonpath  # dlt parses with the extended grammar (filters, ...)
 
 _MISSING = object()
 _SIMPLE = re.compile(r"^(\$\.)?[A-Za-z_][\w\-]*(\.[A-Za-z_][\w\-]*)*$")

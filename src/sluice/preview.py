@@ -24,7 +24,7 @@ from rich.markup import escape
 
 from .config.specs import ResourceSpec, SourceSpec
 from .engine.requests import first_request, include_parent_fields, parent_context
-from .engine.selector import detect, select
+from .engine.selector import detect, missed, select
 from .engine.stats import RunStats
 from .errors import HTTPStatusError, ResponseError, SluiceError
 from .http.client import HttpClient
@@ -169,12 +169,13 @@ def _context(spec: ResourceSpec, parent_record: Any) -> dict[str, Any]:
 def _select(result: Probe, body: Any) -> list[Any]:
     if not result.selector:
         result.selector, result.selector_detected = detect(body), True
-    try:
+    # A probe is one page: a selector that matches nothing there is reported, with a guess.
+    why = missed(body, result.selector)
+    if why is None:
         return select(body, result.selector)
-    except ResponseError as exc:
-        guess = detect(body)
-        hint = f"; the records look like they are at '{guess}'" if guess not in ("$", result.selector) else ""
-        raise ResponseError(f"{exc.detail}{hint}") from None
+    guess = detect(body)
+    hint = f"; the records look like they are at '{guess}'" if guess not in ("$", result.selector) else ""
+    raise ResponseError(f"{why}{hint}")
 
 
 def _note_auto(result: Probe, request: PageRequest | None) -> None:

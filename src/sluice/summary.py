@@ -82,6 +82,8 @@ def print_summary(result: RunResult, console: Console, title: str = "sluice run"
     wait = sum(r.rate_limit_wait for r in result.stats.resources.values()) or result.stats.rate_limit_wait
     if wait >= 0.05:
         console.print(f"  requests waited {wait:.2f}s in all for the API's rate limit", style="yellow", highlight=False)
+    for warning in result.stats.warnings:
+        console.print(f"  {escape(warning)}: check the data_selector", style="yellow", highlight=False)
     skipped = sum(r.skipped_children for r in result.stats.resources.values())
     if skipped:
         console.print(f"  {skipped} child requests answered 404 after retries: those parents have no rows there",

@@ -30,7 +30,7 @@ from ..redact import redact_text, redact_url
 from .order import Sequence, Slot
 from .parents import ParentFeed
 from .requests import first_request, include_parent_fields, parent_context
-from .selector import detect, select
+from .selector import detect, missed, select
 from .stats import RunStats
 
 log = logging.getLogger("sluice.engine")
@@ -138,7 +138,10 @@ class Engine:
         if name in self._progress.finished:
             return
         self._progress.finished.add(name)
-        self.stats.of(name).finished = time.monotonic()
+        stats = self.stats.of(name)
+        stats.finished = time.monotonic()
+        if stats.warning:
+            log.warning("%s: check the data_selector", stats.warning)
         if name in self.targets:
             self.sink.finish(name)
 
@@ -280,6 +283,10 @@ class Engine:
             records = select(exchange.body, chain.selector)
         except ResponseError as exc:
             raise ResponseError(str(exc), resource=resource.name, url=self.http._url(request)) from None
+        if not records and (why := missed(exchange.body, chain.selector)):
+            stats = self.stats.of(resource.name)
+            stats.selector_misses += 1
+            stats.selector_miss = why
         return Page(request, exchange.status, exchange.url, exchange.headers, exchange.body, records)
 
     async def _deliver(self, resource: ResourceSpec, records: list[Any], parent_record: Any) -> None:

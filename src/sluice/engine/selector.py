@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import ResponseError
 from ..jsonpath import compile_path
 
 RECORD_KEYS = ("data", "items", "results", "entries", "records", "rows", "entities", "payload", "content", "objects", "values")
@@ -12,20 +11,25 @@ NON_RECORD_KEYS = ("meta", "metadata", "pagination", "links", "extras", "headers
 
 
 def select(body: Any, selector: str) -> list[Any]:
-    """Records at `selector`: a list as is, one object as one record (dlt's rule)."""
+    """Records at `selector`: a list as is, one object as one record (dlt's rule). A selector
+    that matches nothing is an empty page, as in dlt: many APIs leave an empty list out."""
     values = compile_path(selector)(body)
     if not values:
-        if isinstance(body, dict) and body:
-            keys = ", ".join(list(body)[:15])
-            raise ResponseError(f"data_selector '{selector}' matched nothing in the response (its keys: {keys})")
-        if body not in (None, {}, [], ""):
-            # A list (or a scalar) where the selector expects an object: not "no records".
-            raise ResponseError(f"data_selector '{selector}' matched nothing: the response is {_shape(body)}, not an object")
         return []
     data = values[0] if len(values) == 1 else values
     if data is None:
         return []
     return data if isinstance(data, list) else [data]
+
+
+def missed(body: Any, selector: str) -> str | None:
+    """Why `selector` matched nothing in `body` (with the lists it does hold); None when it matched."""
+    if compile_path(selector)(body) or body in (None, {}, [], ""):
+        return None
+    if not isinstance(body, dict):
+        return f"data_selector '{selector}' matched nothing: the response is {_shape(body)}, not an object"
+    lists = ", ".join(".".join(path) for path in _lists(body, ())) or "none"
+    return f"data_selector '{selector}' matched nothing (the response's keys: {', '.join(list(body)[:15])}; its lists: {lists})"
 
 
 def _shape(body: Any) -> str:

@@ -16,6 +16,8 @@ class ResourceStats:
     records: int = 0
     skipped_children: int = 0
     wasted_requests: int = 0
+    selector_misses: int = 0  # pages where the data_selector matched nothing (empty pages, as in dlt)
+    selector_miss: str | None = None  # what the last such page held instead
     bytes: int = 0
     rate_limit_wait: float = 0.0  # seconds this resource's requests waited for the source's pace
     in_flight: int = 0
@@ -23,6 +25,13 @@ class ResourceStats:
     finished: float | None = None
     error: str | None = None
     rows: dict[str, int] = field(default_factory=dict)  # loaded rows per table, filled after the load
+
+    @property
+    def warning(self) -> str | None:
+        """A likely typo: the selector matched nothing on every page of the resource."""
+        if self.pages and self.selector_misses >= self.pages and self.selector_miss:
+            return f"resource '{self.name}': on all {self.pages} pages, {self.selector_miss}"
+        return None
 
     @property
     def seconds(self) -> float:
@@ -65,8 +74,13 @@ class RunStats:
     def retries(self) -> int:
         return sum(r.retries for r in self.resources.values())
 
+    @property
+    def warnings(self) -> list[str]:
+        return [w for r in self.resources.values() if (w := r.warning)]
+
     def as_dict(self) -> dict[str, Any]:
         return {
+            "warnings": self.warnings,
             "seconds": round(self.seconds, 3),
             "requests": self.requests,
             "retries": self.retries,
