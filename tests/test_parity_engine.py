@@ -161,3 +161,21 @@ def test_rows_arrive_in_dlts_order(shop, tmp_path) -> None:
     finally:
         con.close()
     assert skus == [f"{p}{i}" for i in range(shop[0].parents) for p in "st"]
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_a_failure_names_the_resource_not_our_generators(api, tmp_path, incremental: bool) -> None:
+    from sluice import rest_api_source
+
+    api.fail["/offset"] = [404]
+    endpoint: dict[str, Any] = {"path": "offset", "paginator": {"type": "offset", "limit": 10}}
+    if incremental:
+        endpoint["incremental"] = {"cursor_path": "updated", "initial_value": "2024-01-01T00:00:00Z"}
+    with pytest.raises(Exception) as failure:
+        _run(rest_api_source({"client": {"base_url": api.origin}, "resources": [{"name": "tickets", "endpoint": endpoint}]}),
+             tmp_path, "fails")
+    message = str(failure.value)
+    assert "extraction of resource `tickets` in `generator` `tickets`" in message
+    assert "resource 'tickets': HTTP 404" in message
+    for internal in ("_to_dlt", "_as_arrow", "stream", "fetch"):
+        assert f"`{internal}`" not in message

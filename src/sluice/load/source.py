@@ -138,7 +138,7 @@ def _fetch_function(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Ma
     if default is None:
 
         def fetch() -> Iterator[Any]:
-            return _to_dlt(runtime.register(spec.name, dict).stream(spec.name), spec, runtime, source_hints)
+            return _named(_to_dlt(runtime.register(spec.name, dict).stream(spec.name), spec, runtime, source_hints), spec.name)
 
         return fetch
 
@@ -146,9 +146,15 @@ def _fetch_function(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Ma
         # Read the cursor values when the run starts: dlt binds the incremental to the
         # resource's state after this call and before the first item is pulled.
         stream = runtime.register(spec.name, lambda: _incremental_values(incremental)).stream(spec.name)
-        return _to_dlt(stream, spec, runtime, source_hints)
+        return _named(_to_dlt(stream, spec, runtime, source_hints), spec.name)
 
     return fetch_incremental
+
+
+def _named(generator: Iterator[Any], name: str) -> Iterator[Any]:
+    """dlt's errors name the generator that raised: the resource's name, not our plumbing's."""
+    generator.__name__ = generator.__qualname__ = name  # type: ignore[attr-defined]
+    return generator
 
 
 def _incremental(spec: IncrementalSpec | None) -> Incremental[Any] | None:
