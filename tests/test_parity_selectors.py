@@ -31,6 +31,17 @@ class GoogleStyleAPI:
                                 "nextPageToken": str(page + 1)}
         return web.json_response(body)
 
+    async def pokemon_list(self, request: web.Request) -> web.Response:
+        offset = int(request.query.get("offset", "0"))
+        names = [f"mon{i}" for i in range(offset, min(offset + 4, 10))]
+        following = f"/pokemon?offset={offset + 4}" if offset + 4 < 10 else None
+        return web.json_response({"count": 10, "next": following, "results": [{"name": n, "url": f"/pokemon/{n}"} for n in names]})
+
+    async def pokemon(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        return web.json_response({"name": name, "abilities": [{"ability": {"name": f"{name}-a{i}"}} for i in range(2)],
+                                  "moves": [{"move": "tackle"}], "next": "/not/a/page"})
+
     async def empty(self, request: web.Request) -> web.Response:
         return web.json_response({"kind": "list", "results": [{"id": 1}], "meta": {"tags": ["a"]}})
 
@@ -38,6 +49,8 @@ class GoogleStyleAPI:
         app = web.Application()
         app.router.add_get("/items", self.items)
         app.router.add_get("/typo", self.empty)
+        app.router.add_get("/pokemon", self.pokemon_list)
+        app.router.add_get("/pokemon/{name}", self.pokemon)
         return app
 
 
@@ -79,3 +92,14 @@ def test_a_selector_that_matches_some_pages_does_not_warn(google, pipeline_dir: 
     config.write_text(json.dumps(_config(google[1], "items")))
     assert main(["run", str(config), "--summary-json", str(pipeline_dir / "summary.json"), "--log-format", "json"]) == 0
     assert json.loads((pipeline_dir / "summary.json").read_text())["warnings"] == []
+
+
+def test_a_path_ending_in_a_placeholder_is_one_object(google, tmp_path) -> None:
+    # PokeAPI: the detail endpoint holds lists (abilities, moves) and even a `next` key; dlt
+    # reads it as one record on one page, whatever the client's paginator.
+    config = {"client": {"base_url": google[1], "paginator": {"type": "json_link", "next_url_path": "next"}}, "resources": [
+        {"name": "pokemon_list", "endpoint": {"path": "pokemon", "data_selector": "results"}},
+        {"name": "pokemon", "endpoint": {"path": "pokemon/{resources.pokemon_list.name}"}}]}
+    theirs, ours = both(config, tmp_path)
+    assert ours == theirs
+    assert ours["pokemon"][1] == 10 and ours["pokemon__abilities"][1] == 20

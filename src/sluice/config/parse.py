@@ -13,6 +13,7 @@ from typing import Any
 from ..auth import parse_auth
 from ..errors import ConfigError, Issue
 from ..model import freeze
+from ..pagination.links import SinglePagePaginator
 from ..pagination.registry import SEED_DIALECT_KEYS, parse_paginator
 from . import keys
 from .json_schema import columns_from_json_schema
@@ -338,6 +339,9 @@ def _endpoint(ep: Reader, base: dict[str, Any], seed: bool) -> EndpointSpec | No
     params = ep.mapping("params")
     selector = ep.jsonpath("data_selector")
     paginator = _paginator(ep, "paginator", seed) or base["paginator"]
+    if single_entity_path(path):  # dlt: `.../{id}` is one object, on one page, unless told otherwise
+        selector = "$" if ep.raw.get("data_selector") is None else selector
+        paginator = SinglePagePaginator() if ep.raw.get("paginator") is None else paginator
     auth = parse_auth(ep.raw["auth"], ep, "auth") if ep.raw.get("auth") is not None else base["auth"]
     if path is None:
         return None
@@ -348,6 +352,12 @@ def _endpoint(ep: Reader, base: dict[str, Any], seed: bool) -> EndpointSpec | No
         incremental=_incremental(ep, params), auth=auth, retry=_retry(ep, base),
         max_concurrency=ep.int("max_concurrency", minimum=1), timeout=ep.number("timeout", minimum=0.001),
     )
+
+
+def single_entity_path(path: str | None) -> bool:
+    """dlt's rule: a path whose last segment holds a placeholder names one object."""
+    last = (path or "").rstrip("/").rsplit("/", 1)[-1]
+    return re.search(r"\{([a-zA-Z0-9.\-_]+)\}", last) is not None
 
 
 def _retry(ep: Reader, base: dict[str, Any]) -> RetrySpec:
