@@ -173,6 +173,8 @@ def test_loop_detection_compares_the_query_as_sent() -> None:
             PageRequest("GET", "http://h/v1/a%20b?t=True&p=x&p=y")]
     assert same[0].identity() == same[1].identity()
     assert PageRequest("GET", base, params={"p": ["x", "y"]}).identity() != PageRequest("GET", base, params={"p": "['x', 'y']"}).identity()
+    for request in [*same, PageRequest("GET", "http://h/i?a=1&b=%C3%A9&c", params={"a": 2, "d": "x y&z", "e": b"\xc3\xa9"})]:
+        assert PageRequest("GET", request.sent_url()).identity() == request.identity()  # identity is the URL as sent
 
 
 # -- typos in placeholders: configuration errors, all at once ---------------------------------------

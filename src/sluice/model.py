@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
 import orjson
 from requests.utils import requote_uri
@@ -48,12 +48,13 @@ class PageRequest:
 
     def identity(self) -> bytes:
         """What makes two requests the same request (for loop detection)."""
-        # The URL as sent, query pairs in any order: `/items` + {page: 1} and a next URL
-        # `/items?page=1` are one request, not two.
-        parts = urlsplit(self.sent_url())
-        base = f"{self.method} {parts.scheme}://{parts.netloc}{parts.path}"
-        query = sorted(parse_qsl(parts.query, keep_blank_values=True))
-        return orjson.dumps([base, query, self.json, self.data], default=str)
+        # The query as sent (see `sent_url`), decoded, pairs in any order: `/items` + {page: 1}
+        # and a next URL `/items?page=1` are one request, not two.
+        parts = urlsplit(self.url)
+        sent = [(key, value.decode() if isinstance(value, bytes) else str(value)) for key, value in _as_sent(self.params)]
+        own = parse_qsl("&".join(_kept(parts.query, sent)), keep_blank_values=True)
+        base = f"{self.method} {parts.scheme}://{parts.netloc}{unquote(parts.path)}"
+        return orjson.dumps([base, sorted([*own, *sent]), self.json, self.data], default=str)
 
     def sent_url(self) -> str:
         """The URL on the request line, encoded as requests (dlt's client) encodes it: a list
@@ -62,11 +63,7 @@ class PageRequest:
         instead of repeating it, so query-string auth never doubles on a next URL."""
         parts = urlsplit(self.url)
         pairs = _as_sent(self.params)
-        query = parts.query
-        if pairs:
-            names = {key for key, _ in pairs}
-            own = [p for p in query.split("&") if p and unquote_plus(p.partition("=")[0]) not in names]
-            query = "&".join([*own, urlencode(pairs, doseq=True)])
+        query = "&".join([*_kept(parts.query, pairs), _encoded(pairs)]) if pairs else parts.query
         return urlunsplit((parts.scheme, parts.netloc, requote_uri(parts.path), requote_uri(query), parts.fragment))
 
 
@@ -78,6 +75,17 @@ def _as_sent(params: Mapping[str, Any]) -> list[tuple[str, Any]]:
         values = value if hasattr(value, "__iter__") and not isinstance(value, (str, bytes)) else [value]
         pairs += [(str(key), v) for v in values if v is not None]
     return pairs
+
+
+def _kept(query: str, pairs: list[tuple[str, Any]]) -> list[str]:
+    """The URL's own `k=v` parts that no param replaces."""
+    names = {key for key, _ in pairs}
+    return [part for part in query.split("&") if part and unquote_plus(part.partition("=")[0]) not in names]
+
+
+def _encoded(pairs: list[tuple[str, Any]]) -> str:
+    # urlencode's quoting (quote_plus, UTF-8), without its slow per-value type probing
+    return "&".join(f"{quote_plus(key)}={quote_plus(v if isinstance(v, (str, bytes)) else str(v))}" for key, v in pairs)
 
 
 @dataclass(frozen=True, slots=True)
