@@ -239,3 +239,47 @@ def test_a_loop_reaches_the_caller_through_dlt(looping: Any, tmp_path: Path) -> 
     target = Target("loops", duckdb_file=str(tmp_path / "loops.duckdb"), pipelines_dir=str(tmp_path / "pipelines"))
     with pytest.raises(LoopError, match="resource 'things'"):
         run(LoadedConfig(config(looping, "cursor_same", {"type": "cursor"})), target, RunOptions())
+
+
+def test_the_loop_detector_keeps_at_most_64_bytes_per_page() -> None:
+    # Issue 13: a 1M-page cursor chain kept ~4 KB per page (every request's identity) = 4 GB.
+    import tracemalloc
+
+    from sluice.config.specs import EndpointSpec, ResourceSpec
+    from sluice.engine.order import Slot
+    from sluice.engine.run import _Chain
+    from sluice.model import PageRequest
+
+    resource = ResourceSpec("r", EndpointSpec("items"))
+    chain = _Chain(None, Slot(None))
+    base = PageRequest("GET", "http://127.0.0.1/items", headers={"Accept": "application/json"})
+    pages = 50_000
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(pages):
+            request = base.with_params(cursor=f"eyJpZCI6{n:012d}fQ==", limit=100)
+            chain.check(request, resource, None)
+            chain.repeats([{"id": n, "name": f"item {n}"}])
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert chain.count == pages
+    assert kept / pages <= 64, f"{kept / pages:.0f} bytes per page"
+
+
+def test_fingerprints_add_discard_and_grow() -> None:
+    from sluice.engine.fingerprints import Fingerprints, fingerprint
+
+    seen = Fingerprints(4)
+    fps = [fingerprint(b"%d" % i) for i in range(2000)]
+    assert all(seen.add(fp) for fp in fps) and len(seen) == 2000
+    assert not seen.add(fps[7])
+    for fp in fps[::2]:
+        seen.discard(fp)  # the engine forgets requests fetched ahead that the chain did not take
+    assert [fp in seen for fp in fps[:6]] == [False, True] * 3 and len(seen) == 1000
+    for _ in range(3):  # tombstones never fill the table
+        assert all(seen.add(fp) for fp in fps[::2])
+        for fp in fps[::2]:
+            seen.discard(fp)
+    assert len(seen) == 1000

@@ -9,7 +9,6 @@ at once. Records flow to a `Sink`, which applies back-pressure.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
 from collections import deque
@@ -27,6 +26,7 @@ from ..http.pacing import Pacer
 from ..model import Page, PageRequest
 from ..pagination.auto import AutoPaginator
 from ..redact import redact_text, redact_url
+from .fingerprints import Fingerprints, fingerprint
 from .order import Sequence, Slot
 from .parents import ParentFeed
 from .requests import first_request, include_parent_fields, parent_context
@@ -227,7 +227,7 @@ class Engine:
     @staticmethod
     def _restart(window: deque[Any], following: PageRequest, chain: _Chain) -> PageRequest:
         for request, _ in window:
-            chain.seen.discard(request.identity())
+            chain.seen.discard(fingerprint(request.identity()))
         return following
 
     async def _fetch_planned(self, resource: ResourceSpec, requests: Iterable[PageRequest], chain: _Chain) -> None:
@@ -319,19 +319,18 @@ class _Chain:
 
     selector: str | None
     slot: Slot
-    seen: set[bytes] = field(default_factory=set)
+    # Fingerprints, not the requests: a chain of 1M pages keeps <= 32 bytes per page, not ~4 KB.
+    seen: Fingerprints = field(default_factory=Fingerprints)
     count: int = 0
-    last_digest: bytes | None = None
-    digests: set[bytes] = field(default_factory=set)
+    last_digest: int | None = None
+    digests: Fingerprints = field(default_factory=Fingerprints)  # planned pages only
     origin: str | None = None
 
     def check(self, request: PageRequest, resource: ResourceSpec, max_pages: int | None) -> None:
         self._check_origin(request, resource)
-        identity = request.identity()
-        if identity in self.seen:
+        if not self.seen.add(fingerprint(request.identity())):
             raise LoopError("the API sent the chain back to a request it already made (a repeated cursor or next URL)",
                             resource=resource.name, url=request.url)
-        self.seen.add(identity)
         self.count += 1
         if max_pages is not None and self.count > max_pages:
             raise LoopError(f"more than max_pages={max_pages} pages in one chain", resource=resource.name, url=request.url)
@@ -350,15 +349,15 @@ class _Chain:
 
     def repeats(self, records: list[Any], planned: bool = False) -> bool:
         """A page in sequence: the same records as the previous page. A planned page (its
-        request known in advance from a declared total): the same records as any earlier page."""
+        request known in advance from a declared total): the same records as any earlier page
+        (the sequential pages before a plan: only the first one)."""
         if not records:
             return False
-        digest = hashlib.blake2b(orjson.dumps(records, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
-        same = digest in self.digests if planned else digest == self.last_digest
-        self.digests.add(digest)
+        digest = fingerprint(orjson.dumps(records, option=orjson.OPT_SORT_KEYS))
         if not planned:
-            self.last_digest = digest
-        return same
+            same, self.last_digest = digest == self.last_digest, digest
+            return same
+        return digest == self.last_digest or not self.digests.add(digest)
 
 
 async def _cancel(window: deque[tuple[PageRequest, asyncio.Task[Exchange]]]) -> int:
