@@ -21,6 +21,7 @@ CLIENT: dict[str, str] = {
     "rate_limit": "sluice: {requests_per_second, burst} for the whole source",
     "max_retry_delay": "sluice: cap of any wait before a retry, seconds (default 60)",
     "timeout": "sluice: seconds for one HTTP exchange (default 60)",
+    "max_response_bytes": "sluice: cap of one decoded response body in bytes (default 256 MB); a larger one fails at once",
 }
 RESOURCE: dict[str, str] = {
     "name": "resource name (required)",
@@ -57,6 +58,7 @@ ENDPOINT: dict[str, str] = {
     "error_handler": "sluice: retries of this endpoint (most specific wins)",
     "max_concurrency": "sluice: requests in flight for this resource",
     "timeout": "sluice: seconds for one HTTP exchange",
+    "max_response_bytes": "sluice: cap of one decoded response body in bytes (replaces the client's)",
     "max_retry_delay": "sluice: cap of a wait before a retry",
 }
 ERROR_HANDLER: dict[str, str] = {

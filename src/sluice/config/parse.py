@@ -21,6 +21,7 @@ from .merge import merge_defaults, normalize_resource
 from .placeholders import INCREMENTAL_FIELDS, fields, find, strings
 from .reader import Reader, short, suggest, type_name
 from .specs import (
+    MAX_RESPONSE_BYTES,
     Binding,
     EndpointSpec,
     HttpSpec,
@@ -130,6 +131,7 @@ def _client_defaults(client: Reader, seed: bool) -> dict[str, Any]:
             max_concurrency=client.int("max_concurrency", 8, minimum=1) or 8,
             rate_limit=_rate_limit(client),
             timeout=client.number("timeout", 60.0, minimum=0.001) or 60.0,
+            max_response_bytes=client.int("max_response_bytes", MAX_RESPONSE_BYTES, minimum=1) or MAX_RESPONSE_BYTES,
         ),
     }
 
@@ -351,6 +353,7 @@ def _endpoint(ep: Reader, base: dict[str, Any], seed: bool) -> EndpointSpec | No
         paginator=paginator, data_selector=selector, response_actions=_actions(ep),
         incremental=_incremental(ep, params), auth=auth, retry=_retry(ep, base),
         max_concurrency=ep.int("max_concurrency", minimum=1), timeout=ep.number("timeout", minimum=0.001),
+        max_response_bytes=ep.int("max_response_bytes", minimum=1),
     )
 
 

@@ -21,7 +21,7 @@ from yarl import URL
 
 from ..config.specs import EndpointSpec, HttpSpec, ResponseAction
 from ..engine.stats import ResourceStats, RunStats
-from ..errors import HTTPStatusError, RetryableError
+from ..errors import HTTPStatusError, ResponseError, RetryableError
 from ..model import PageRequest
 from ..redact import redact_text, redact_url, truncate
 from .headers import announced_wait, exhausted
@@ -126,7 +126,7 @@ class HttpClient:
         async with self._permits, self._resource_permits(endpoint, stats.name):
             self._enter(stats)
             try:
-                return await self._send(request, stats, endpoint.timeout)
+                return await self._send(request, stats, endpoint)
             except TimeoutError:
                 raise RetryableError(f"timed out: no complete response within {endpoint.timeout or self.spec.timeout:g}s (timeout)") from None
             except (aiohttp.ClientError, ValueError) as exc:
@@ -147,11 +147,11 @@ class HttpClient:
             self._by_resource[name] = asyncio.Semaphore(endpoint.max_concurrency)
         return self._by_resource[name]
 
-    async def _send(self, request: PageRequest, stats: ResourceStats, timeout: float | None = None) -> _Raw:
+    async def _send(self, request: PageRequest, stats: ResourceStats, endpoint: EndpointSpec) -> _Raw:
         url = URL(request.sent_url(), encoded=True)  # encoded as requests encodes it, sent as is
         kwargs: dict[str, Any] = {"headers": dict(request.headers)}
-        if timeout is not None:
-            kwargs["timeout"] = aiohttp.ClientTimeout(total=timeout)
+        if endpoint.timeout is not None:
+            kwargs["timeout"] = aiohttp.ClientTimeout(total=endpoint.timeout)
         if request.json is not None:
             kwargs["data"] = orjson.dumps(request.json)
             kwargs["headers"].setdefault("Content-Type", "application/json")
@@ -159,11 +159,30 @@ class HttpClient:
             kwargs["data"] = request.data
         stats.requests += 1
         kwargs["middlewares"] = (_headers_stay_home(url.origin(), frozenset(kwargs["headers"])),)
-        async with self.session.request(request.method, url, **kwargs) as response:
-            content = await response.read()
-            stats.bytes += len(content)
-            self._note_budget(response.headers)
-            return _Raw(response.status, str(response.url), response.headers, content)
+        try:
+            async with self.session.request(request.method, url, **kwargs) as response:
+                content = await self._body(response, stats, endpoint.max_response_bytes or self.spec.max_response_bytes)
+                self._note_budget(response.headers)
+                return _Raw(response.status, str(response.url), response.headers, content)
+        except aiohttp.TooManyRedirects as exc:
+            # The same redirects come back on every attempt: fail now, not after five.
+            last = redact_url(str(exc.history[-1].url), self.secrets) if exc.history else self._url(request)
+            raise ResponseError(f"too many redirects ({len(exc.history)}), the last to {last}: a redirect loop? "
+                                "(not retried)", url=self._url(request)) from None
+
+    async def _body(self, response: aiohttp.ClientResponse, stats: ResourceStats, limit: int) -> bytes:
+        """The decoded body, read in chunks up to `limit` bytes: aiohttp inflates gzip as it reads,
+        so a small compressed body can decode to gigabytes."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.content.iter_chunked(1 << 20):
+            size += len(chunk)
+            stats.bytes += len(chunk)
+            if size > limit:
+                raise ResponseError(f"response body larger than max_response_bytes={limit} (decoded; not retried)",
+                                    url=redact_url(str(response.url), self.secrets), status=response.status)
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _note_budget(self, headers: Mapping[str, str]) -> None:
         if exhausted(headers):
@@ -210,6 +229,9 @@ class HttpClient:
         try:
             return orjson.loads(_declared_text(raw))
         except orjson.JSONDecodeError as exc:
+            if "depth limit" in str(exc) or "recursion" in str(exc).lower():  # the same body on every attempt
+                raise ResponseError(f"JSON nested deeper than the parser's limit of 1024 levels ({exc}; not retried)",
+                                    url=redact_url(raw.url, self.secrets), status=raw.status) from None
             kind = raw.headers.get("Content-Type", "unknown content type")
             text = truncate(raw.content[:2000].decode("utf-8", "replace"), 120)
             raise RetryableError(f"body is not valid JSON ({kind}; {exc}): {self.safe(text)!r}", status=raw.status) from None
