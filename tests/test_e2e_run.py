@@ -52,3 +52,18 @@ def test_sluice_run_failure_exits_1(api: PagingAPI, tmp_path, capsys) -> None:
     path.write_text(json.dumps({"client": {"base_url": api.origin}, "resources": [{"name": "items", "endpoint": "offset"}]}))
     assert main(["run", str(path), "--duckdb-file", str(tmp_path / "x.duckdb"), "--pipelines-dir", str(tmp_path / "p")]) == 1
     assert "resource 'items'" in capsys.readouterr().err
+
+
+def test_the_default_duckdb_destination_is_memory_bounded(tmp_path) -> None:
+    # DuckDB buffers the whole package during dlt's load (~1 KB per record): capped by default.
+    import dlt
+
+    from sluice.runner import Target, _destination
+
+    bounded = _destination(Target("p", duckdb_file=str(tmp_path / "p.duckdb")))
+    unbounded = _destination(Target("q", duckdb_file=str(tmp_path / "q.duckdb"), duckdb_memory_limit=None))
+    pipeline = dlt.pipeline("bounded", destination=bounded, pipelines_dir=str(tmp_path / "pipes"))
+    pipeline.run([{"a": 1}], table_name="t")
+    with pipeline.sql_client() as client:
+        assert client.execute_sql("select current_setting('memory_limit')")[0][0] in ("244.1 MiB", "256.0 MiB", "256MB")
+    assert not unbounded.config_params.get("credentials").global_config

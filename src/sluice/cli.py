@@ -131,6 +131,8 @@ def _command(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--destination", default="duckdb", help="any dlt destination name (default duckdb)")
     p.add_argument("--duckdb-file", help="DuckDB file (default <pipeline-name>.duckdb)")
+    p.add_argument("--duckdb-memory-limit", default="256MB",
+                   help="DuckDB's memory_limit while dlt loads (default 256MB; DuckDB spills to disk past it; 0: no limit)")
     p.add_argument("--dataset-name", help="default: the pipeline name")
     p.add_argument("--pipeline-name", help="default: the config file's name")
     p.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default ~/.dlt/pipelines)")
@@ -269,6 +271,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         pipeline_name=name, destination=args.destination, dataset_name=args.dataset_name,
         pipelines_dir=args.pipelines_dir, duckdb_file=args.duckdb_file,
         resources=tuple(r.strip() for r in (args.resources or "").split(",") if r.strip()),
+        duckdb_memory_limit=None if args.duckdb_memory_limit in ("0", "none") else args.duckdb_memory_limit,
     )
     options = RunOptions(max_pages=args.max_pages, max_retry_delay=args.max_retry_delay)
     return execute(loaded, target, options, args, console, f"sluice run {name}")

@@ -37,6 +37,9 @@ class Target:
     pipelines_dir: str | None = None
     duckdb_file: str | None = None
     resources: tuple[str, ...] = ()
+    # DuckDB buffers a whole load package while dlt loads it (~1 KB per record, 1.3 GB at 1M
+    # records): the default destination is capped; DuckDB spills to disk past it.
+    duckdb_memory_limit: str | None = "256MB"
 
 
 def build(loaded: LoadedConfig, options: RunOptions) -> Any:
@@ -96,8 +99,13 @@ def _destination(target: Target) -> Any:
     import dlt
 
     if target.destination == "duckdb":
+        from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
         file = target.duckdb_file or f"{target.pipeline_name}.duckdb"
-        return dlt.destinations.duckdb(str(Path(file).resolve()))
+        credentials = DuckDbCredentials(str(Path(file).resolve()))
+        if target.duckdb_memory_limit:
+            credentials.global_config = {"memory_limit": target.duckdb_memory_limit}
+        return dlt.destinations.duckdb(credentials=credentials)
     return target.destination
 
 
