@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..auth import parse_auth
+from ..engine import windows
 from ..errors import ConfigError, Issue
 from ..model import freeze
 from ..pagination.links import SinglePagePaginator
@@ -234,6 +235,7 @@ def _resource(reader: Reader, base: dict[str, Any], seed: bool, known: tuple[Any
     ep.check_keys(keys.ENDPOINT, "an endpoint")
     endpoint = _endpoint(ep, base, seed)
     bindings, parent = _bindings(ep, name, endpoint, known)
+    _check_per_parent(ep, endpoint, parent)
     include = reader.get("include_from_parent", list, []) or []
     if include and parent is None:
         reader.problem("include_from_parent", f"resource '{name}' has include_from_parent but no parent resource")
@@ -436,7 +438,38 @@ def _incremental(ep: Reader, params: dict[str, Any]) -> IncrementalSpec | None:
         lag=sub.number("lag", minimum=0), on_cursor_value_missing=missing or "raise",
         convert=convert if callable(convert) else None,
         range_start=sub.str("range_start"), range_end=sub.str("range_end"),
+        window=_window(sub, func), per_parent=_per_parent(sub),
     )
+
+
+def _window(sub: Reader, func: Any) -> Any:
+    """`window`: checked against the start and end it walks between, before any request."""
+    raw = sub.raw.get("window")
+    if raw is None:
+        return None
+    step = windows.parse_step(raw)
+    if step is None:
+        sub.problem("window", f"expected an ISO-8601 duration such as 'P7D' or 'PT6H', or a positive number, got {raw!r}")
+        return None
+    found = windows.problem(step, sub.raw.get("initial_value"), sub.raw.get("end_value"))
+    if found is None and func not in (None, "max", max):
+        found = ("windows walk forward: last_value_func must be max", "")
+    if found is not None:
+        sub.problem("window", *found)
+    return step if found is None else None
+
+
+def _per_parent(sub: Reader) -> bool:
+    per_parent = bool(sub.bool("per_parent", False))
+    if per_parent and sub.raw.get("lag") is not None:
+        sub.problem("per_parent", "a per-parent cursor has no lag", "remove lag, or per_parent")
+    return per_parent
+
+
+def _check_per_parent(ep: Reader, endpoint: EndpointSpec | None, parent: str | None) -> None:
+    if endpoint is not None and endpoint.incremental is not None and endpoint.incremental.per_parent and parent is None:
+        ep.problem("incremental.per_parent", "needs a parent resource: one cursor per parent record",
+                   "use a {resources.<parent>.<field>} placeholder, or remove per_parent")
 
 
 def _steps(reader: Reader) -> tuple[Mapping[str, Any], ...]:

@@ -66,6 +66,8 @@ class IncrementalSpec:
     convert: Callable[[Any], Any] | None = None
     range_start: str | None = None
     range_end: str | None = None
+    window: Any = None  # a pendulum Duration (time cursors) or a positive number (numeric cursors)
+    per_parent: bool = False  # one cursor per parent record (a child resource)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from ..config.placeholders import INCREMENTAL_FIELDS
 from ..config.specs import ResourceSpec, SourceSpec
 from ..errors import HTTPStatusError, LoopError, ResourceError, ResponseError
 from ..http.client import Exchange, HttpClient
@@ -32,6 +33,7 @@ from .parents import ParentFeed
 from .requests import first_request, include_parent_fields, parent_context
 from .selector import detect, missed, select
 from .stats import RunStats
+from .windows import Window, now_like, walk
 
 log = logging.getLogger("sluice.engine")
 
@@ -89,7 +91,7 @@ class Engine:
             await self._deliver(resource, records, slot.parent)
 
         def released(slot: Slot) -> None:
-            if slot.parent is not None:
+            if slot.parent is not None or _windowed(resource):
                 self._budgets[resource.name].release()
             self._close(resource)
 
@@ -104,7 +106,7 @@ class Engine:
                     self.group = group
                     for resource in self.source.resources:
                         if resource.name in self.needed and resource.parent is None:
-                            self._start(resource, None)
+                            self._begin(resource)
             except BaseExceptionGroup as eg:
                 raise _first_error(eg) from None
             finally:
@@ -153,10 +155,36 @@ class Engine:
                 resource=spec.name, status=404,
             )
 
-    def _start(self, resource: ResourceSpec, parent_record: Any) -> None:
+    def _begin(self, resource: ResourceSpec) -> None:
+        if not _windowed(resource):
+            self._start(resource, None)
+            return
+        # The walk holds its resource open until its last window has started.
+        self._progress.open[resource.name] = self._progress.open.get(resource.name, 0) + 1
+        self.group.create_task(self._walk(resource))
+
+    async def _walk(self, resource: ResourceSpec) -> None:
+        """A windowed top-level resource: a chain per window, opened in window order (so pages
+        reach dlt in order) as the resource's open-chain budget allows."""
+        for window in self._windows(resource, None):
+            await self._budgets[resource.name].acquire()
+            self._start(resource, None, window)
+        self._close(resource)
+
+    def _windows(self, resource: ResourceSpec, parent_record: Any) -> Iterable[Window | None]:
+        """The windows of one chain's range, [start, end_value or now); [None] when not windowed."""
+        spec = resource.endpoint.incremental
+        if spec is None or spec.window is None:
+            return [None]
+        context = self._context(resource, parent_record)
+        start = context.get("incremental.start_value")
+        end = context.get("incremental.end_value")
+        return walk(start, end if end is not None else now_like(start), spec.window)
+
+    def _start(self, resource: ResourceSpec, parent_record: Any, window: Window | None = None) -> None:
         self._open(resource)
         slot = self._sequences[resource.name].open(parent_record)
-        self.group.create_task(self._chain(resource, _Chain(resource.endpoint.data_selector, slot)))
+        self.group.create_task(self._chain(resource, _Chain(resource.endpoint.data_selector, slot, window)))
 
     async def _chain(self, resource: ResourceSpec, chain: _Chain) -> None:
         try:
@@ -176,7 +204,7 @@ class Engine:
         await self._sequences[resource.name].close(chain.slot)
 
     async def _paginate(self, resource: ResourceSpec, chain: _Chain) -> None:
-        context = self._context(resource, chain.slot.parent)
+        context = self._context(resource, chain.slot.parent, chain.window)
         paginator = resource.endpoint.paginator or AutoPaginator()
         request: PageRequest | None = paginator.first(first_request(self.source, resource, context))
         while request is not None:
@@ -293,6 +321,8 @@ class Engine:
         """A page, released in order: to the sink, and a chain per record for each child."""
         if parent_record is not None and resource.include_from_parent:
             include_parent_fields(resource, records, parent_record)
+        if parent_record is not None and (cursors := self.incremental.get(resource.name, {}).get("per_parent")):
+            records = cursors.keep(parent_context(resource, parent_record), records)
         feed = self._feeds[resource.name]
         records = feed.loaded(records)
         if resource.name in self.targets and records:
@@ -302,13 +332,22 @@ class Engine:
             return
         for record in feed.for_children(records):
             for child in children:
-                await self._budgets[child.name].acquire()
-                self._start(child, record)
+                for window in self._windows(child, record):
+                    await self._budgets[child.name].acquire()
+                    self._start(child, record, window)
 
-    def _context(self, resource: ResourceSpec, parent_record: Any) -> dict[str, Any]:
-        context = {f"incremental.{k}": v for k, v in self.incremental.get(resource.name, {}).items()}
+    def _context(self, resource: ResourceSpec, parent_record: Any, window: Window | None = None) -> dict[str, Any]:
+        """A chain's placeholder values: the resource's incremental, narrowed to the parent's own
+        cursor (`per_parent`) and to the chain's window."""
+        values = self.incremental.get(resource.name, {})
+        context = {f"incremental.{k}": v for k, v in values.items() if k in INCREMENTAL_FIELDS}
         if parent_record is not None:
-            context.update(parent_context(resource, parent_record))
+            placeholders = parent_context(resource, parent_record)
+            context.update(placeholders)
+            if values.get("per_parent") is not None:
+                context.update(values["per_parent"].context(placeholders))
+        if window is not None:
+            context.update(window.context())
         return context
 
 
@@ -319,6 +358,7 @@ class _Chain:
 
     selector: str | None
     slot: Slot
+    window: Window | None = None
     # Fingerprints, not the requests: a chain of 1M pages keeps <= 32 bytes per page, not ~4 KB.
     seen: Fingerprints = field(default_factory=Fingerprints)
     count: int = 0
@@ -367,6 +407,10 @@ async def _cancel(window: deque[tuple[PageRequest, asyncio.Task[Exchange]]]) -> 
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     return sum(1 for r in results if not isinstance(r, asyncio.CancelledError))
+
+
+def _windowed(resource: ResourceSpec) -> bool:
+    return resource.endpoint.incremental is not None and resource.endpoint.incremental.window is not None
 
 
 def _with_ancestors(source: SourceSpec, targets: set[str]) -> set[str]:

@@ -17,9 +17,11 @@ from dlt.common.exceptions import DltException
 from dlt.extract import DltResource, DltSource, Incremental
 
 from ..config.specs import IncrementalSpec, ResourceSpec, SourceSpec
+from ..engine.cursors import ParentCursors
 from ..engine.run import RunOptions
 from ..errors import ConfigError, Issue
 from .runtime import SourceRuntime
+from .state import committing, parent_cursors
 
 _LAST_VALUE_FUNCS = {"max": max, "min": min}
 log = logging.getLogger("sluice.load")
@@ -134,6 +136,8 @@ def _columns(value: Any) -> tuple[str, ...]:
 def _fetch_function(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[str, Any]) -> Any:
     """The resource function; it takes an `incremental` argument only when configured, so dlt
     binds the cursor state to it exactly as it does for its own rest_api resources."""
+    if spec.endpoint.incremental is not None and spec.endpoint.incremental.per_parent:
+        return _per_parent_fetch(spec, runtime, source_hints)
     default = _incremental(spec.endpoint.incremental)
     if default is None:
 
@@ -149,6 +153,27 @@ def _fetch_function(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Ma
         return _named(_to_dlt(stream, spec, runtime, source_hints), spec.name)
 
     return fetch_incremental
+
+
+def _per_parent_fetch(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[str, Any]) -> Any:
+    """A `per_parent` resource has no dlt incremental: its one cursor would filter every parent's
+    children by the highest value any parent reached. The engine keeps a cursor per parent,
+    stored in the resource's state when its last page has gone to dlt."""
+    incremental = spec.endpoint.incremental
+    assert incremental is not None
+
+    def fetch() -> Iterator[Any]:
+        found: list[ParentCursors] = []
+
+        def values() -> dict[str, Any]:
+            found.append(parent_cursors(spec))
+            return {"initial_value": incremental.initial_value, "start_value": incremental.initial_value,
+                    "end_value": incremental.end_value, "per_parent": found[-1]}
+
+        stream = runtime.register(spec.name, values).stream(spec.name)
+        return _named(_to_dlt(committing(stream, found), spec, runtime, source_hints), spec.name)
+
+    return fetch
 
 
 def _named(generator: Iterator[Any], name: str) -> Iterator[Any]:
