@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from aiohttp import web
-
 from apis import ListSink, Server
+
 from sluice import RunOptions
 from sluice.config import parse_source
 from sluice.config.specs import RateLimitSpec
@@ -26,7 +26,6 @@ from sluice.engine.run import Engine
 from sluice.http.headers import announced_wait, exhausted
 from sluice.http.pacing import Pacer
 from sluice.mock import Fault, MockServer
-
 
 # -- Pacer on an injected clock -----------------------------------------------------------------
 
@@ -121,26 +120,32 @@ def test_pause_and_rate_combine() -> None:
     assert asyncio.run(go()) == pytest.approx([3.0, 4.0])
 
 
-def test_throttled_restarts_one_at_a_time_and_ramps_back_up() -> None:
+def test_a_refusal_paces_the_source_near_the_rate_it_was_sending_at_not_by_the_wait() -> None:
+    """Was: after a 429 every start was spaced by the whole Retry-After (doubling on the next
+    refusal). Now the wait pauses the source once; the spacing after it is the learned rate's,
+    a share of the rate the source was actually sending at."""
     fake = FakeTime()
     pacer = Pacer(None, clock=fake.clock, sleep=fake.sleep)
-    pacer.throttled(0.5)
-    pacer.throttled(0.5)  # the rest of the herd that was in flight: no doubling
-    assert pacer.spacing == 0.5
 
-    async def starts(n: int) -> list[float]:
+    async def starts(n: int, every: float = 0.0) -> list[float]:
         stamps = []
         for _ in range(n):
-            await pacer.acquire()
-            stamps.append(round(fake.now - 1000.0, 6))
+            stamps.append(round(await pacer.acquire() - 1000.0, 6))
+            pacer.release()
+            fake.now += every
         return stamps
 
-    assert asyncio.run(starts(3)) == [0.5, 1.0, 1.5]  # not three at 0.5
-    pacer.throttled(0.5)  # refused again although spaced: still too fast
-    assert pacer.spacing == 1.0
-    for _ in range(100):
-        pacer.accepted()
-    assert pacer.spacing == 0.0  # the API kept accepting: back to full speed
+    asyncio.run(starts(50, 0.01))  # 100 requests a second for half a second
+    sent = fake.now
+    pacer.refused(sent, wait=0.5)
+    pacer.refused(sent - 0.2, wait=0.5)  # a request on its way before the cut: no second cut
+    assert pacer.spacing == pytest.approx(1 / 70, rel=0.05)
+    after = asyncio.run(starts(11))
+    assert after[0] == pytest.approx(sent - 1000.0 + 0.5)  # the announced wait holds everything
+    assert 9 / 70 <= after[10] - after[0] <= 10 / 70 + 1e-6  # then 70 a second, not one per 0.5 s
+    for _ in range(200):
+        pacer.accepted(fake.now)
+    assert pacer.learned.rate is not None and pacer.learned.rate > 100  # recovered, and probing past it
 
 
 def test_concurrent_waiters_share_one_bucket() -> None:
@@ -172,7 +177,7 @@ def test_concurrent_waiters_share_one_bucket() -> None:
     ({"X-RateLimit-Reset": str(1_700_000_010)}, 10.0),  # an epoch
     ({"RateLimit-Reset": "7"}, 7.0),
     ({"X-RateLimit-Period-In-Sec": "1"}, 1.0),
-    ({"Retry-After": format_datetime(datetime.fromtimestamp(1_700_000_030, timezone.utc), usegmt=True)}, 30.0),
+    ({"Retry-After": format_datetime(datetime.fromtimestamp(1_700_000_030, UTC), usegmt=True)}, 30.0),
     ({"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # in the past: no wait, never negative
     ({"Retry-After": "soon"}, None),
     ({}, None),
@@ -366,7 +371,7 @@ def test_retry_after_as_http_date_is_honoured() -> None:
     async def items(request: web.Request) -> web.Response:
         calls.append(time.monotonic())
         if len(calls) == 1:
-            when = datetime.now(timezone.utc) + timedelta(seconds=1.5)
+            when = datetime.now(UTC) + timedelta(seconds=1.5)
             return web.json_response({}, status=429, headers={"Retry-After": format_datetime(when, usegmt=True)})
         return web.json_response([{"id": 1}])
 

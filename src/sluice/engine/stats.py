@@ -3,8 +3,34 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+
+@dataclass
+class WallTimer:
+    """Wall time during which at least one of many concurrent waits was under way: eight
+    requests waiting the same second are one second of waiting, not eight."""
+
+    clock: Callable[[], float] = time.monotonic
+    total: float = 0.0
+    _open: int = 0
+    _since: float = 0.0
+
+    def begin(self) -> None:
+        if self._open == 0:
+            self._since = self.clock()
+        self._open += 1
+
+    def end(self) -> None:
+        self._open -= 1
+        if self._open == 0:
+            self.total += self.clock() - self._since
+
+    @property
+    def seconds(self) -> float:
+        return self.total + (self.clock() - self._since if self._open else 0.0)
 
 
 @dataclass
@@ -19,7 +45,7 @@ class ResourceStats:
     selector_misses: int = 0  # pages where the data_selector matched nothing (empty pages, as in dlt)
     selector_miss: str | None = None  # what the last such page held instead
     bytes: int = 0
-    rate_limit_wait: float = 0.0  # seconds this resource's requests waited for the source's pace
+    rate_limit_wait: float = 0.0  # wall seconds during which a request of this resource waited for the source's pace
     in_flight: int = 0
     started: float | None = None
     finished: float | None = None
@@ -53,7 +79,7 @@ class RunStats:
     resources: dict[str, ResourceStats] = field(default_factory=dict)
     in_flight: int = 0
     max_in_flight: int = 0
-    rate_limit_wait: float = 0.0
+    rate_limit_wait: float = 0.0  # wall seconds during which any request waited for the pace (not a sum over requests)
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
 

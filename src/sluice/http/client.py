@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import random
 from collections.abc import Mapping
@@ -20,14 +21,16 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ..config.specs import EndpointSpec, HttpSpec, ResponseAction
-from ..engine.stats import ResourceStats, RunStats
+from ..engine.stats import ResourceStats, RunStats, WallTimer
 from ..errors import HTTPStatusError, ResponseError, RetryableError
 from ..model import PageRequest
 from ..redact import redact_text, redact_url, truncate
-from .headers import announced_wait, exhausted
+from .headers import announced_wait, budget, exhausted
 from .pacing import Pacer
 
 log = logging.getLogger("sluice.http")
+# When this task's request was sent: an answer is judged against the pace at that moment.
+_SENT_AT: contextvars.ContextVar[float] = contextvars.ContextVar("sent_at", default=0.0)
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class HttpClient:
         self.stats = stats
         self.secrets = secrets
         self.pacer = pacer or Pacer(spec.rate_limit)
+        self._waits: dict[str, WallTimer] = {}  # per resource: wall time its requests waited for the pace
         self._permits = asyncio.Semaphore(spec.max_concurrency)
         self._by_resource: dict[str, asyncio.Semaphore] = {}
         self._session: aiohttp.ClientSession | None = None
@@ -96,7 +100,7 @@ class HttpClient:
                 raw = await self._exchange(endpoint, request, stats)
                 outcome = self._classify(raw, endpoint, attempt)
                 if outcome is not None:
-                    self.pacer.accepted()
+                    self.pacer.accepted(_SENT_AT.get())
                     return outcome
                 body = self.safe(truncate(raw.content[:4000].decode("utf-8", "replace"), 200))
                 raise RetryableError(f"status {raw.status}: {body}", status=raw.status, retry_after=announced_wait(raw.headers))
@@ -107,7 +111,10 @@ class HttpClient:
                 stats.retries += 1
                 log.info("retry %d of %s in %.2fs (%s)", attempt, self._url(request), wait, exc)
                 if exc.status == 429:
-                    self.pacer.throttled(wait)  # the API said slow down: the whole source slows down
+                    # the API said slow down: the whole source slows down, to the rate it accepts
+                    self.pacer.refused(_SENT_AT.get(), wait if exc.retry_after is not None else None)
+                    if exc.retry_after is None:  # paced by the learned rate; the backoff only bounds it
+                        await self.pacer.sleep(min(wait, self.pacer.spacing * 2 ** (attempt - 1)))
                 elif exc.retry_after is not None:
                     self.pacer.pause(wait)
                 else:
@@ -122,8 +129,8 @@ class HttpClient:
         if endpoint.auth is not None:
             request = await endpoint.auth.apply(request, self.session)
             self._remember(endpoint.auth.secrets)
-        await self._acquire(stats)
         async with self._permits, self._resource_permits(endpoint, stats.name):
+            await self._acquire(stats)  # the pace is kept at the moment of sending, not of queueing for a permit
             self._enter(stats)
             try:
                 return await self._send(request, stats, endpoint)
@@ -133,12 +140,17 @@ class HttpClient:
                 # ValueError: aiohttp raises it for some malformed responses
                 raise RetryableError(f"{type(exc).__name__}: {self.safe(str(exc)) or 'no details'}") from None
             finally:
+                self.pacer.release()
                 self._leave(stats)
 
     async def _acquire(self, stats: ResourceStats) -> None:
-        started = self.pacer.clock()
-        await self.pacer.acquire()
-        stats.rate_limit_wait += self.pacer.clock() - started  # live, for the progress display
+        waits = self._waits.setdefault(stats.name, WallTimer(self.pacer.clock))
+        waits.begin()
+        try:
+            _SENT_AT.set(await self.pacer.acquire())
+        finally:
+            waits.end()
+            stats.rate_limit_wait = waits.seconds  # live, for the progress display; wall time, not a sum
 
     def _resource_permits(self, endpoint: EndpointSpec, name: str) -> asyncio.Semaphore | contextlib.nullcontext[None]:
         if endpoint.max_concurrency is None:
@@ -185,7 +197,10 @@ class HttpClient:
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _note_budget(self, headers: Mapping[str, str]) -> None:
-        if exhausted(headers):
+        said = budget(headers)
+        if said is not None:
+            self.pacer.budget(said, _SENT_AT.get())
+        elif exhausted(headers):
             wait = announced_wait(headers)
             if wait:
                 self.pacer.pause(min(wait, 60.0))

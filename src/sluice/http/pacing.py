@@ -1,7 +1,18 @@
-"""Politeness for a whole source: a token bucket and a shared pause.
+"""Politeness for a whole source: when the next request may start.
 
-When the API says slow down (429 with a wait, or `X-RateLimit-Remaining: 0`), every request
-of the source waits, not just the one that was told: no thundering herd of retries.
+Every request of the source obeys every meter, so when the API says slow down the whole
+source slows down (no thundering herd of retries):
+
+- the configured `rate_limit`, a token bucket and a hard ceiling; the token is taken when the
+  request is actually sent (inside its concurrency permit), so requests that queued for a
+  permit cannot leave in a burst: no window of `w` seconds holds more than `burst + rate * w`;
+- the API's budget, when its answers say what is left and when it is whole again (`Budget`):
+  never more requests than it has left, then a wait for its reset, so no refusal at all;
+- a rate learned from refusals when the API says nothing before it says no (AIMD): a 429 sets
+  the rate a little under the rate the source was actually sending at, each accepted answer
+  raises it again, so the source settles on the API's rate instead of a fixed spacing;
+- a pause, for a wait the API announced (`Retry-After`): every request holds until then.
+
 The clock and sleep are injected so tests never wait on the wall clock.
 """
 
@@ -9,13 +20,91 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from ..config.specs import RateLimitSpec
+from ..engine.stats import WallTimer
+from .headers import Budget
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+DECREASE = 0.7  # after a refusal: this share of the rate the source was sending at
+HALVE = 0.5  # ... when not one request sent since the previous cut was accepted
+RECOVER = 0.02  # per accepted answer below the refused rate: back to it in ~18 answers from 0.7 of it
+PROBE = 0.005  # per accepted answer at the refused rate: a share of it, so the API can say where it is now
+SEND_WINDOW = 1.0  # seconds of starts that make the observed send rate
+MIN_SPAN = 0.1  # seconds: the shortest span a send rate is measured over
+MIN_RATE = 0.01  # requests per second: the learned rate never stops the source altogether
+POLL = 0.005  # seconds between looks at a budget that answers under way may renew
+STALE = 1.0  # seconds after its reset that a budget with no newer answer is forgotten
+
+
+@dataclass
+class _Bucket:
+    """The configured ceiling: `burst` tokens, refilled at `requests_per_second`."""
+
+    spec: RateLimitSpec
+    tokens: float = 0.0
+    stamp: float | None = None
+
+    def delay(self, now: float) -> float:
+        if self.stamp is None:
+            self.tokens, self.stamp = float(self.spec.burst), now
+        self.tokens = min(self.spec.burst, self.tokens + (now - self.stamp) * self.spec.requests_per_second)
+        self.stamp = now
+        # Refilling by `delay * rate` can land a hair under 1.0; without the tolerance the
+        # next wait is a few ulps long, and a clock that cannot advance by so little spins.
+        return 0.0 if self.tokens >= 1.0 - 1e-9 else (1.0 - self.tokens) / self.spec.requests_per_second
+
+    def take(self) -> None:
+        self.tokens -= 1.0
+
+
+@dataclass
+class _Allowance:
+    """The API's last word on its budget: `remaining` after the request sent at `as_of`."""
+
+    remaining: float
+    as_of: float
+    reset_at: float
+    limit: float | None
+
+
+@dataclass
+class _Learned:
+    """The API's rate as refusals reveal it; None until the first refusal (no limit known).
+
+    A refusal cuts the rate to a share of the rate the source was sending at, and never above
+    the rate the API accepted since the previous cut: far over the API's rate, that is the
+    API's rate itself, so the source does not need a dozen refusals to get down to it."""
+
+    rate: float | None = None
+    refused_at: float = 0.0  # where the API refused: recover to it quickly, probe past it slowly
+    since: float = float("-inf")  # the last cut: refusals of requests sent before it do not count
+    through: int = 0  # requests sent since the last cut that the API accepted
+
+    def refused(self, now: float, sent_rate: float) -> None:
+        first = self.rate is None  # the first cut: nothing measured before it
+        if self.rate is not None:  # the window may still hold a burst from before the last cut
+            sent_rate = min(sent_rate, self.rate)
+        accepted = self.through / (now - self.since) if self.through and not first and now > self.since else float("inf")
+        cut = DECREASE if self.through or first else HALVE  # none accepted since the last cut: still far too fast
+        self.rate = max(min(cut * sent_rate, accepted), MIN_RATE)
+        self.refused_at = max(self.rate, min(sent_rate, accepted))
+        self.since, self.through = now, 0
+
+    def accepted(self, sent_at: float) -> None:
+        if sent_at >= self.since:
+            self.through += 1
+        if self.rate is None:
+            return
+        if self.rate < self.refused_at:
+            self.rate = min(self.rate * (1 + RECOVER), self.refused_at)
+        else:
+            self.rate += self.refused_at * PROBE
 
 
 @dataclass
@@ -24,52 +113,126 @@ class Pacer:
     clock: Clock = time.monotonic
     sleep: Sleep = asyncio.sleep
     paused_until: float = 0.0
-    waited: float = 0.0  # seconds spent waiting for the rate limit or a pause
-    spacing: float = 0.0  # after a 429: seconds between request starts, shrinking while the API accepts
-    _next_start: float = field(default=0.0, init=False)
-    _tokens: float = field(default=0.0, init=False)
-    _stamp: float | None = field(default=None, init=False)
+    learned: _Learned = field(default_factory=_Learned)
+    waits: WallTimer = field(init=False)
+    _bucket: _Bucket | None = field(default=None, init=False)
+    _allowance: _Allowance | None = field(default=None, init=False)
+    _next: float = field(default=float("-inf"), init=False)
+    _pending: int = field(default=0, init=False)  # requests started and not answered yet
+    _starts: deque[float] = field(default_factory=lambda: deque(maxlen=1024), init=False)
 
-    async def acquire(self) -> None:
-        """Wait until one request may start."""
-        while True:
-            now = self.clock()
-            delay = max(self.paused_until - now, self._next_start - now, 0.0) or self._take(now)
-            if delay <= 0:
-                self._next_start = now + self.spacing
-                return
-            self.waited += delay
-            await self.sleep(delay)
+    def __post_init__(self) -> None:
+        self.waits = WallTimer(self.clock)
+        self._bucket = _Bucket(self.rate) if self.rate is not None else None
 
-    def _take(self, now: float) -> float:
-        if self.rate is None:
+    @property
+    def waited(self) -> float:
+        """Wall seconds during which any request waited (not a sum over concurrent requests)."""
+        return self.waits.seconds
+
+    @property
+    def spacing(self) -> float:
+        """Seconds between request starts at the learned rate (0: none learned)."""
+        return 1.0 / self.learned.rate if self.learned.rate else 0.0
+
+    async def acquire(self) -> float:
+        """Wait until one request may start; the moment it starts. Call it just before sending."""
+        now = self.clock()
+        delay = self._delay(now)
+        if delay > 0:
+            self.waits.begin()
+            try:
+                while delay > 0:
+                    await self.sleep(delay)
+                    now = self.clock()
+                    delay = self._delay(now)
+            finally:
+                self.waits.end()
+        self._start(now)
+        return now
+
+    def _delay(self, now: float) -> float:
+        bucket = self._bucket.delay(now) if self._bucket is not None else 0.0
+        return max(self.paused_until - now, self._next - now, self._budget_delay(now), bucket)
+
+    def _start(self, now: float) -> None:
+        if self._bucket is not None:
+            self._bucket.take()
+        spacing = self.spacing
+        self._next = max(self._next, now - spacing / 2) + spacing  # a late wake-up is caught up, an idle spell is not
+        self._starts.append(now)
+        self._pending += 1
+
+    def release(self) -> None:
+        """The request started by `acquire` is answered (or failed)."""
+        self._pending -= 1
+
+    def _left(self, allowance: _Allowance, now: float) -> float:
+        """Requests the budget still allows: what the API said, less what it could not count yet.
+        Once reset, the whole budget (one request when its size is unknown), less the requests
+        sent since and those still under way."""
+        if now < allowance.reset_at:
+            return allowance.remaining - self._started_after(allowance.as_of)
+        return (allowance.limit or 1.0) - max(self._started_after(allowance.reset_at), self._pending)
+
+    def _budget_delay(self, now: float) -> float:
+        allowance = self._allowance
+        if allowance is None:
             return 0.0
-        if self._stamp is None:
-            self._tokens, self._stamp = float(self.rate.burst), now
-        self._tokens = min(self.rate.burst, self._tokens + (now - self._stamp) * self.rate.requests_per_second)
-        self._stamp = now
-        # Refilling by `delay * rate` can land a hair under 1.0; without the tolerance the
-        # next wait is a few ulps long, and a clock that cannot advance by so little spins.
-        if self._tokens >= 1.0 - 1e-9:
-            self._tokens -= 1.0
+        whole = now >= allowance.reset_at
+        if self._left(allowance, now) > 0:
             return 0.0
-        return (1.0 - self._tokens) / self.rate.requests_per_second
+        if not whole:
+            return allowance.reset_at - now
+        if self._pending and now < allowance.reset_at + STALE:  # whole again, spent on requests under way: their answers tell more
+            return POLL
+        self._allowance = None  # no answer since: the budget is unknown again
+        return 0.0
+
+    def _started_after(self, moment: float) -> int:
+        count = 0
+        for start in reversed(self._starts):
+            if start <= moment:
+                break
+            count += 1
+        return count
 
     def pause(self, seconds: float) -> None:
         """Hold every request of the source for `seconds` from now."""
         self.paused_until = max(self.paused_until, self.clock() + max(seconds, 0.0))
 
-    def throttled(self, seconds: float) -> None:
-        """The API refused a request for its rate: hold every request `seconds`, then let them
-        start one at a time, at least `seconds` apart. A pause that ends with every waiting
-        request at once is a herd the API refuses again (a token bucket has one token after
-        its wait); a refusal of a request started after the pause means still too fast: the
-        spacing doubles (refusals of requests already in flight do not count twice)."""
-        spaced = self.clock() >= self.paused_until
-        self.pause(seconds)
-        self.spacing = min(max(seconds, self.spacing * 2 if spaced else self.spacing), 60.0)
+    def budget(self, said: Budget, sent_at: float) -> None:
+        """The answer to the request sent at `sent_at` told the API's budget. Requests sent
+        since then may not be counted in it yet: they are taken off what it says is left. A
+        token bucket that refills before its reset is used a little late: its reset is when
+        all of it is back, so the average rate is the API's all the same."""
+        now = self.clock()
+        heard = _Allowance(said.remaining, sent_at, now + said.reset, said.limit)
+        # Answers overtake one another: the word that leaves less is the one to trust.
+        old = self._allowance
+        if old is None or now >= old.reset_at or self._left(heard, now) <= self._left(old, now):
+            self._allowance = heard
 
-    def accepted(self) -> None:
-        """An answer within the API's rate: the spacing shrinks by a tenth, back to none. Slowly,
-        so the source settles just under the API's rate instead of swinging into it again."""
-        self.spacing = self.spacing * 0.9 if self.spacing > 0.001 else 0.0
+    def refused(self, sent_at: float, wait: float | None = None) -> None:
+        """The API refused the request sent at `sent_at` for its rate (429). An announced
+        `wait` pauses every request; the learned rate drops to a share of the rate the source
+        was sending at, once per refusal of a request sent since the last drop (the others
+        were on their way before it). An API that states its budget is paced by that instead."""
+        if wait is not None:
+            self.pause(wait)
+        if self._allowance is not None or sent_at < self.learned.since:
+            return
+        self.learned.refused(self.clock(), self._send_rate(sent_at))
+
+    def accepted(self, sent_at: float) -> None:
+        """The API accepted the request sent at `sent_at`: the learned rate rises a little."""
+        self.learned.accepted(sent_at)
+
+    def _send_rate(self, now: float) -> float:
+        """Requests per second the source started over the last `SEND_WINDOW` up to `now`; a
+        burst at the start is spread over `MIN_SPAN`, or eight requests sent at once would
+        read as thousands a second."""
+        recent = [t for t in self._starts if now - SEND_WINDOW < t <= now]
+        if not recent:
+            return self.learned.rate or 1.0 / SEND_WINDOW
+        return len(recent) / max(now - recent[0], MIN_SPAN)
