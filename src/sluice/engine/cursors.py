@@ -9,8 +9,9 @@ changed earlier (dlt #2429).
 The state is `{parent key: [last value, hash, ...]}`, compact for a million parents: the key is
 the parent's placeholder values (hashed to 12 characters when longer), the hashes (8 bytes
 each) name the records at exactly the last value, which the next run fetches again (a closed
-range, as dlt's default) and drops, as dlt does with its own `unique_hashes`. Measured: ~50
-bytes of JSON per parent with an ISO cursor.
+range, as dlt's default) and drops, as dlt does with its own `unique_hashes`. Measured with
+an ISO cursor, 1M parents: 48 bytes of JSON per parent (int ids), 54 (UUIDs, hashed); dlt
+stores the state zlib-compressed in the destination: 13 and 21 bytes per parent.
 
 Example: `cursors.context({"resources.users.id": 7})` -> `{"incremental.start_value": ...}`;
 `cursors.keep({"resources.users.id": 7}, records)` -> the new records, cursor advanced.
