@@ -179,6 +179,13 @@ def test_bounds_keep_the_start_values_form(start: Any, end: Any, step: Any, expe
     assert len({w.key for w in windows}) == len(windows)
 
 
+@pytest.mark.parametrize(("start", "end", "step"), [("soon", "2024-01-02", "P1D"), (5, "2024-01-02", "P1D"), ("2024-01-01", 9, 1)])
+def test_a_walk_between_values_it_cannot_place_says_so(start: Any, end: Any, step: Any) -> None:
+    """A start value from the state that the window cannot walk from: an error naming it, no assert."""
+    with pytest.raises(ValueError, match="window walks between"):
+        list(walk(start, end, parse_step(step)))
+
+
 @pytest.mark.parametrize(("incremental", "message"), [
     ({"initial_value": "2024-01-01", "window": "P7X"}, "incremental.window: expected an ISO-8601 duration"),
     ({"initial_value": 5, "window": 10}, "incremental.window: a numeric window needs an end_value"),

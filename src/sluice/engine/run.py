@@ -179,7 +179,10 @@ class Engine:
         context = self._context(resource, parent_record)
         start = context.get("incremental.start_value")
         end = context.get("incremental.end_value")
-        return walk(start, end if end is not None else now_like(start), spec.window)
+        try:
+            return walk(start, end if end is not None else now_like(start), spec.window)
+        except ValueError as exc:
+            raise ResponseError(str(exc), resource=resource.name) from None
 
     def _start(self, resource: ResourceSpec, parent_record: Any, window: Window | None = None) -> None:
         self._open(resource)

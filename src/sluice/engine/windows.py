@@ -70,12 +70,21 @@ def problem(step: Step, initial: Any, end: Any) -> tuple[str, str] | None:
 
 
 def walk(start: Any, end: Any, step: Step) -> Iterator[Window]:
-    """Consecutive windows from `start` up to `end` (exclusive), the last one shorter; none when start >= end."""
+    """Consecutive windows from `start` up to `end` (exclusive), the last one shorter; none when
+    start >= end. Raises ValueError when the bounds are not what the step walks (a cursor value
+    from the state that is no date or time)."""
     if not isinstance(step, pendulum.Duration):
-        yield from _walk_numbers(start, end, step)
-        return
-    form, low, high = _form(start), _point(start), _point(end)
-    assert low is not None and high is not None, "checked at config time"
+        if not (_is_number(start) and _is_number(end)):
+            raise ValueError(f"a numeric window walks between numbers, not from {start!r} to {end!r}")
+        return _walk_numbers(start, end, step)
+    low, high = _point(start), _point(end)
+    if low is None or high is None:
+        raise ValueError(f"a duration window walks between dates or times, not from {start!r} to {end!r}")
+    return _walk_times(start, end, step, (low, high))
+
+
+def _walk_times(start: Any, end: Any, step: Any, points: tuple[datetime, datetime]) -> Iterator[Window]:
+    (low, high), form = points, _form(start)
     if low >= high:
         return
     bound, n = start, 0
@@ -155,7 +164,8 @@ def _zoned(point: datetime, zone: tzinfo) -> datetime:
 
 def _iso_form(start: str) -> Callable[[datetime], str]:
     match = _ISO.fullmatch(start)
-    assert match is not None, "checked at config time"
+    if match is None:
+        raise ValueError(f"a duration window walks between dates or times, not from {start!r}")
     _, sep, _, seconds, fraction, zone = match.groups()
     if sep is None:
         return lambda p: p.astimezone(UTC).strftime("%Y-%m-%d")
