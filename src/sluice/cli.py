@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +26,7 @@ from rich.table import Table
 
 from .configfile import LoadedConfig, load_config, with_base_url
 from .engine.run import RunOptions
-from .errors import ConfigError, Issue, SluiceError
+from .errors import ConfigError, Issue, RunInterrupted, SluiceError
 
 EXIT_OK, EXIT_RUN, EXIT_CONFIG = 0, 1, 2
 log = logging.getLogger("sluice")
@@ -56,9 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _report_config_error(exc, args, Console(stderr=True, width=console.width))
         return EXIT_CONFIG
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # outside a run's summary: before it started, or as it ended
         Console(stderr=True).print("[yellow]interrupted[/]")
-        return 130
+        return 128 + getattr(exc, "signum", signal.SIGINT)
     except Exception as exc:  # noqa: BLE001 - SluiceError or dlt's own (a failed load): exit 1, never a traceback
         _report_failure(exc, args)
         return EXIT_RUN
@@ -284,14 +286,50 @@ def execute(loaded: LoadedConfig, target: Any, options: RunOptions, args: argpar
     from .progress import watcher
 
     seen = _Seen(watcher(args.log_format, console, title))
-    try:
-        result = runner.run(loaded, target, options, seen.watch)
-    except SluiceError as exc:
-        if getattr(args, "summary_json", None):
-            _write_failed_summary(args.summary_json, exc, seen.source)
-        raise
+    with _Signals() as signals:
+        try:
+            result = runner.run(loaded, target, options, seen.watch)
+        except SluiceError as exc:
+            if getattr(args, "summary_json", None):
+                _write_failed_summary(args.summary_json, exc, seen.source)
+            raise
+        except RunInterrupted as stop:
+            signals.received = True  # dlt's load may have taken the first signal: the next one aborts
+            _finish(stop.result, args, console, title, stop.signum)
+            return 128 + stop.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     _finish(result, args, console, title)
     return EXIT_OK
+
+
+class _Signals:
+    """SIGINT and SIGTERM (Ctrl-C; how Kubernetes, systemd and Airflow stop a job) during a run.
+
+    The first raises RunInterrupted in the main thread, where dlt runs: extraction stops at
+    once, and nothing half-done is committed (dlt's own state survives even SIGKILL). dlt's
+    normalize and load steps take the signal themselves and stop at their next safe point.
+    A second signal aborts at once, whatever is running."""
+
+    def __init__(self) -> None:
+        self.received = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Signals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        from dlt.common.runtime import signals as dlt_signals
+
+        if self.received or dlt_signals.was_signal_received():
+            os.write(2, f"aborted ({signal.Signals(signum).name} again)\n".encode())
+            os._exit(128 + signum)
+        self.received = True
+        raise RunInterrupted(signum)
 
 
 class _Seen:
@@ -311,18 +349,28 @@ class _Seen:
             yield
 
 
-def _finish(result: Any, args: argparse.Namespace, console: Console, title: str) -> None:
+def _finish(result: Any, args: argparse.Namespace, console: Console, title: str, signum: int | None = None) -> None:
+    """The summary of a run that finished, or that a signal stopped (`signum`)."""
     from .summary import print_summary, summary_dict, write_summary_json
 
+    status = {"status": "interrupted", "signal": signal.Signals(signum).name} if signum else {"status": "ok"}
     if args.log_format == "json":
-        data = summary_dict(result)
-        log.info("run finished: %d rows in %.2fs", sum(result.rows.values()), result.seconds,
-                 extra={"fields": {"event": "run_finished"} | data})
+        data = summary_dict(result) | status
+        event = "run_interrupted" if signum else "run_finished"
+        log.info("%s: %d rows in %.2fs", event.replace("_", " "), sum(result.rows.values()), result.seconds,
+                 extra={"fields": {"event": event} | data})
         counts = data["rows_in_destination"]
     else:
-        counts = print_summary(result, console, title=title)
+        counts = print_summary(result, console, title=f"{title} (interrupted)" if signum else title)
+        if signum:
+            _report_interruption(signum)
     if getattr(args, "summary_json", None):
-        write_summary_json(result, args.summary_json, counts)
+        write_summary_json(result, args.summary_json, counts, status)
+
+
+def _report_interruption(signum: int) -> None:
+    Console(stderr=True).print(f"[bold yellow]interrupted[/] by {signal.Signals(signum).name}: dlt's pipeline state is "
+                               "intact (nothing committed half-way); run again to finish", highlight=False)
 
 
 def _write_failed_summary(path: str, exc: BaseException, source: Any) -> None:

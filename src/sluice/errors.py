@@ -9,13 +9,19 @@
         ├── ResponseError    a response the configuration cannot read (selector, JSON, paging fields)
         └── LoopError        the API repeats a page, a cursor or a next URL
 
+    KeyboardInterrupt
+    └── RunInterrupted       SIGINT or SIGTERM stopped a run (not a SluiceError: `except
+                             Exception` must not swallow it)
+
 Messages say where (resource, sanitized URL), what was expected and what came. URLs and
 bodies pass through `sluice.redact` before they reach a message, so no secret leaks.
 """
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
+from typing import Any
 
 
 class SluiceError(Exception):
@@ -105,3 +111,13 @@ class SkippableError(SluiceError):
         super().__init__(message)
         self.status = status
         self.url = url
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A signal stopped the run: `signum` (SIGINT or SIGTERM), and `result`, what the run had
+    fetched by then (a `sluice.runner.RunResult` with no rows loaded)."""
+
+    def __init__(self, signum: int, result: Any = None) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum = signum
+        self.result = result

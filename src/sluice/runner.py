@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 from .configfile import LoadedConfig
 from .engine.run import RunOptions
 from .engine.stats import RunStats
-from .errors import SluiceError
+from .errors import RunInterrupted, SluiceError
 
 
 @dataclass
@@ -24,6 +25,7 @@ class RunResult:
     seconds: float
     load_info: Any = None
     errors: list[str] = field(default_factory=list)
+    interrupted: int | None = None  # the signal that stopped the run: nothing of it was loaded
 
     def rows_of(self, resource: str) -> dict[str, int]:
         return {t: n for t, n in self.rows.items() if self.tables.get(t) == resource}
@@ -75,8 +77,14 @@ def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None,
     try:
         with watch(source) if watch else nullcontext():
             info = pipeline.run(source)
-    except Exception as exc:
-        raise unwrap(exc) from None
+    except BaseException as exc:
+        if (signum := interruption(exc)) is not None:
+            stop_engines(source)
+            partial = RunResult(pipeline, _stats(source), {}, {}, time.monotonic() - started, interrupted=signum)
+            raise RunInterrupted(signum, partial) from None
+        if isinstance(exc, Exception):
+            raise unwrap(exc) from None
+        raise
     stats = _stats(source)
     trace = pipeline.last_trace
     rows = dict(trace.last_normalize_info.row_counts) if trace and trace.last_normalize_info else {}
@@ -131,13 +139,35 @@ def _table_resources(pipeline: Any) -> dict[str, str]:
     return mapping
 
 
-def unwrap(exc: BaseException) -> BaseException:
-    """The sluice error behind dlt's wrappers (PipelineStepFailed -> ResourceExtractionError -> ...)."""
+def interruption(exc: BaseException) -> int | None:
+    """The signal behind an interrupted run, None for any other failure. dlt wraps a
+    KeyboardInterrupt in PipelineStepFailed, and its normalize and load steps catch SIGINT and
+    SIGTERM themselves, stop at a safe point and raise SignalReceivedException(signal_code)."""
+    for current in _chain(exc):
+        if isinstance(current, RunInterrupted):
+            return current.signum
+        if isinstance(current, KeyboardInterrupt):
+            return int(getattr(current, "signal_code", signal.SIGINT))
+    return None
+
+
+def stop_engines(source: Any) -> None:
+    """Stop fetching for a run that will not go on, so the process can exit within seconds."""
+    for run in getattr(getattr(source, "sluice_runtime", None), "runs", []):
+        if run.started:
+            run._stop()
+            run.join(5.0)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
-        if isinstance(current, SluiceError):
-            return current
+        yield current
         seen.add(id(current))
         current = current.__cause__ or current.__context__ or getattr(current, "exception", None)
-    return exc
+
+
+def unwrap(exc: BaseException) -> BaseException:
+    """The sluice error behind dlt's wrappers (PipelineStepFailed -> ResourceExtractionError -> ...)."""
+    return next((e for e in _chain(exc) if isinstance(e, SluiceError)), exc)

@@ -108,6 +108,7 @@ def _table(result: RunResult, counts: dict[str, int], title: str) -> Table:
         tables = sorted(result.rows_of(name).items(), key=lambda t: (t[0] != name, t[0]))
         if not tables:
             label = "(no rows)" if resource.records == 0 else "(not loaded: feeds its children)"
+            label = "(interrupted: not loaded)" if result.interrupted else label
             table.add_row(f"[bold]{escape(name)}[/] [dim]{label}[/]", "", "", "", *_numbers(resource))
             continue
         for i, (table_name, rows) in enumerate(tables):
@@ -130,8 +131,9 @@ def _flag(count: int) -> str:
     return f"[yellow]{count:,}[/]" if count else "0"
 
 
-def write_summary_json(result: RunResult, path: str, in_destination: dict[str, int] | None = None) -> dict[str, Any]:
-    data = summary_dict(result, in_destination)
+def write_summary_json(result: RunResult, path: str, in_destination: dict[str, int] | None = None,
+                       status: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = summary_dict(result, in_destination) | (status or {})
     with open(path, "w") as handle:
         json.dump(data, handle, indent=2)
     return data
