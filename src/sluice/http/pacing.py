@@ -33,6 +33,7 @@ Sleep = Callable[[float], Awaitable[None]]
 
 DECREASE = 0.7  # after a refusal: this share of the rate the source was sending at
 HALVE = 0.5  # ... when not one request sent since the previous cut was accepted
+RECOVER_TO = 0.9  # ... then quickly back to this share of where it was refused
 RECOVER = 0.02  # per accepted answer below the refused rate: back to it in ~18 answers from 0.7 of it
 PROBE = 0.005  # per accepted answer at the refused rate: a share of it, so the API can say where it is now
 SEND_WINDOW = 1.0  # seconds of starts that make the observed send rate
@@ -93,7 +94,7 @@ class _Learned:
         accepted = self.through / (now - self.since) if self.through and not first and now > self.since else float("inf")
         cut = DECREASE if self.through or first else HALVE  # none accepted since the last cut: still far too fast
         self.rate = max(min(cut * sent_rate, accepted), MIN_RATE)
-        self.refused_at = max(self.rate, min(sent_rate, accepted))
+        self.refused_at = max(self.rate, RECOVER_TO * min(sent_rate, accepted))
         self.since, self.through = now, 0
 
     def accepted(self, sent_at: float) -> None:
