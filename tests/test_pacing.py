@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from apis import ListSink, Server
+from test_ratelimit import most_in_any_window
 
 from sluice import RunOptions
 from sluice.config import parse_source
@@ -193,16 +194,6 @@ def test_configured_rate_limit_stays_a_hard_ceiling_over_a_faster_api() -> None:
     assert outcome.refused == 0
     assert most_in_any_window(outcome.stamps, 1.0) <= 4 + 40
     assert outcome.seconds == pytest.approx((120 - 4) / 40, rel=0.05)  # and it goes as fast as allowed
-
-
-def most_in_any_window(stamps: list[float], width: float) -> int:
-    stamps = sorted(stamps)
-    best, j = 0, 0
-    for i, start in enumerate(stamps):
-        while j < len(stamps) and stamps[j] < start + width - 1e-9:
-            j += 1
-        best = max(best, j - i)
-    return best
 
 
 # -- over loopback ------------------------------------------------------------------------------
