@@ -132,8 +132,9 @@ def test_json_nested_past_the_parsers_limit_fails_at_once(hostile: Any, tmp_path
 def test_max_response_bytes_must_be_a_positive_integer(hostile: Any) -> None:
     with pytest.raises(ConfigError) as caught:
         rest_api_source(config(hostile, {"path": "x", "max_response_bytes": "1MB"}, max_response_bytes=0))
-    paths = [issue.path for issue in caught.value.issues]
-    assert paths == ["client.max_response_bytes", "resources[0].endpoint.max_response_bytes"]
+    assert [str(issue) for issue in caught.value.issues] == [
+        "client.max_response_bytes: must be >= 1, got 0",
+        "resources[0].endpoint.max_response_bytes: expected an integer, got a string '1MB'"]
 
 
 RSS_PROBE = """
