@@ -10,6 +10,7 @@ in a thread of the test process that says when the run is under way.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -207,3 +208,20 @@ def test_dlt_signal_exceptions_map_to_their_signal() -> None:
     assert interruption(wrapped(SignalReceivedException(signal.SIGTERM))) == signal.SIGTERM
     assert interruption(wrapped(KeyboardInterrupt())) == signal.SIGINT
     assert interruption(wrapped(ValueError("no"))) is None
+
+
+def test_a_signal_before_dlt_starts_still_gives_the_summary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import argparse
+
+    from rich.console import Console
+
+    from sluice import cli, runner
+    from sluice.errors import RunInterrupted
+
+    def interrupted(*args: Any) -> None:
+        raise RunInterrupted(signal.SIGTERM)  # as the handler raises it, while the config is parsed
+
+    monkeypatch.setattr(runner, "run", interrupted)
+    args = argparse.Namespace(log_format="text", summary_json=str(tmp_path / "s.json"), verbose=False)
+    assert cli.execute(None, None, None, args, Console(file=io.StringIO()), "t") == 143  # type: ignore[arg-type]
+    assert json.loads((tmp_path / "s.json").read_text())["status"] == "interrupted"

@@ -295,10 +295,18 @@ def execute(loaded: LoadedConfig, target: Any, options: RunOptions, args: argpar
             raise
         except RunInterrupted as stop:
             signals.received = True  # dlt's load may have taken the first signal: the next one aborts
-            _finish(stop.result, args, console, title, stop.signum)
+            _finish(stop.result or _nothing_yet(stop.signum), args, console, title, stop.signum)
             return 128 + stop.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
     _finish(result, args, console, title)
     return EXIT_OK
+
+
+def _nothing_yet(signum: int) -> Any:
+    """The result of a run stopped before dlt started it."""
+    from .engine.stats import RunStats
+    from .runner import RunResult
+
+    return RunResult(None, RunStats(), {}, {}, 0.0, interrupted=signum)
 
 
 class _Signals:
