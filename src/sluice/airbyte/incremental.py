@@ -1,0 +1,115 @@
+"""DatetimeBasedCursor -> sluice's `incremental` (dlt state; windows and per-parent cursors).
+
+The cursor's start (`start_datetime`) becomes `initial_value` written as the records write
+their cursor (`cursor_datetime_formats`, else `datetime_format`), so dlt compares like with
+like; the value sent (`start_time_option`, the windows' `end_time_option`) is reformatted to
+`datetime_format` by `convert`. `step` walks windows, `lookback_window` is dlt's `lag`, and a
+cursor on a substream keeps one value per parent, as the CDK keeps state per partition.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .interpolation import duration, format_datetime, parse_datetime
+
+if TYPE_CHECKING:
+    from .convert import Where
+
+_BOUND = re.compile(r"\{\{\s*stream_(?:interval|slice|partition)\s*(?:\.\s*(start_time|end_time)|\[\s*['\"](start_time|end_time)['\"]\s*\]"
+                    r"|\.get\(\s*['\"](start_time|end_time)['\"]\s*\))\s*\}\}")
+_NOW = ("now_utc", "today_utc", "day_delta")
+
+
+def interval_placeholders(text: str) -> str:
+    """`{{ stream_interval.start_time }}` -> `{incremental.start_value}` (end_time likewise)."""
+    return _BOUND.sub(lambda m: f"{{incremental.{'start' if 'start_time' in m.groups() else 'end'}_value}}", text)
+
+
+@dataclass(frozen=True)
+class Reformat:
+    """A cursor value (as the records write it) in the format the API is sent."""
+
+    formats: tuple[str, ...]
+    out: str
+
+    def __call__(self, value: Any) -> Any:
+        for fmt in self.formats:
+            try:
+                return format_datetime(parse_datetime(value, fmt), self.out)
+            except (ValueError, TypeError, OverflowError):
+                continue
+        return format_datetime(value, self.out)
+
+
+def cursor_spec(cursor: Mapping[str, Any], where: Where, *, per_parent: bool) -> dict[str, Any] | None:
+    at = "incremental_sync"
+    if cursor.get("type") != "DatetimeBasedCursor":
+        where.problem(at, f"{cursor.get('type')} is not supported", "only DatetimeBasedCursor")
+        return None
+    out_format = str(where.static(cursor.get("datetime_format"), f"{at}.datetime_format") or "%Y-%m-%dT%H:%M:%S.%f%z")
+    formats = tuple(str(f) for f in cursor.get("cursor_datetime_formats") or [out_format])
+    start = _start(cursor.get("start_datetime"), where, f"{at}.start_datetime")
+    if start is None:
+        return None
+    initial = format_datetime(start, formats[0])
+    spec: dict[str, Any] = {
+        "cursor_path": str(where.static(cursor.get("cursor_field"), f"{at}.cursor_field")),
+        "initial_value": int(initial) if formats[0] in ("%s", "%ms") else initial,
+        "convert": Reformat(formats, out_format),
+        "on_cursor_value_missing": "include",
+    }
+    _options(cursor, where, spec)
+    _bounds(cursor, where, spec)
+    if per_parent and not cursor.get("global_substream_cursor"):
+        spec["per_parent"] = True
+        if spec.pop("lag", None) is not None:
+            where.problem("incremental_sync.lookback_window", "a lookback on a per-parent cursor is not supported")
+    return spec
+
+
+def _start(raw: Any, where: Where, at: str) -> Any:
+    value, fmt = (raw.get("datetime"), raw.get("datetime_format")) if isinstance(raw, Mapping) else (raw, None)
+    text = where.static(value, f"{at}.datetime")
+    if text in (None, ""):
+        where.problem(at, "is required (set it in the config)")
+        return None
+    try:
+        return parse_datetime(text, str(fmt) if fmt and "{{" not in str(fmt) else None)
+    except (ValueError, TypeError, OverflowError) as exc:
+        where.problem(at, f"cannot read {text!r} as a date: {exc}")
+        return None
+
+
+def _options(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> None:
+    for key, param in (("start_time_option", "start_param"), ("end_time_option", "end_param")):
+        option = cursor.get(key)
+        if not isinstance(option, Mapping):
+            continue
+        if option.get("inject_into") != "request_parameter":
+            where.problem(f"incremental_sync.{key}", f"a time injected into {option.get('inject_into')} is not supported")
+            continue
+        spec[param] = str(where.static(option.get("field_name"), f"incremental_sync.{key}.field_name"))
+
+
+def _bounds(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> None:
+    at = "incremental_sync"
+    step = where.static(cursor.get("step"), f"{at}.step")
+    if step:
+        spec["window"] = str(step)
+    elif "end_param" in spec:
+        where.problem(f"{at}.end_time_option", "an end time without `step` is not supported", "add a step")
+    end = cursor.get("end_datetime")
+    end_text = end.get("datetime") if isinstance(end, Mapping) else end
+    if end_text and not any(now in str(end_text) for now in _NOW):
+        where.problem(f"{at}.end_datetime", "a fixed end_datetime is not supported")
+    lookback = where.static(cursor.get("lookback_window"), f"{at}.lookback_window")
+    if lookback:
+        try:
+            spec["lag"] = duration(str(lookback)).total_seconds()
+        except (ValueError, TypeError, AttributeError):
+            where.problem(f"{at}.lookback_window", f"cannot read {lookback!r} as an ISO-8601 duration")
+
