@@ -204,14 +204,13 @@ class Pacer:
 
     def budget(self, said: Budget, sent_at: float) -> None:
         """The answer to the request sent at `sent_at` told the API's budget. Requests sent
-        since then may not be counted in it yet: they are taken off what it says is left. A
-        token bucket that refills before its reset is used a little late: its reset is when
-        all of it is back, so the average rate is the API's all the same."""
+        since then may not be counted in it yet: they are taken off what it says is left."""
         now = self.clock()
         heard = _Allowance(said.remaining, sent_at, now + said.reset, said.limit)
-        # Answers overtake one another: the word that leaves less is the one to trust.
+        # The latest word is the one to trust; an answer that overtook another (sent before
+        # it, heard after) is trusted only where it leaves less.
         old = self._allowance
-        if old is None or now >= old.reset_at or self._left(heard, now) <= self._left(old, now):
+        if old is None or now >= old.reset_at or sent_at > old.as_of or self._left(heard, now) < self._left(old, now):
             self._allowance = heard
 
     def refused(self, sent_at: float, wait: float | None = None) -> None:
