@@ -51,6 +51,17 @@ def rest_api_resources(config: Any) -> list[Any]:
     return build_resources(spec, SourceRuntime(spec))
 
 
+def run(pipeline: Any, source: Any, *, checkpoint_every: int = 50_000, checkpoint_seconds: float = 300.0,
+        fresh: bool = False, on_resume: Any = None) -> Any:
+    """Load a `rest_api_source` with `pipeline` in checkpointed slices, resuming from the
+    pipeline's last checkpoint (see docs/checkpoints.md); `pipeline.run(source)` stays
+    all-or-nothing. Returns a `sluice.checkpoint.driver.CheckpointResult`."""
+    from .checkpoint.driver import run as run_checkpointed
+
+    return run_checkpointed(pipeline, source, checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds,
+                            fresh=fresh, on_resume=on_resume)
+
+
 def validate(config: Any) -> SourceSpec:
     """Parse a configuration without building anything; raises `ConfigError`."""
     return parse_source(config)
@@ -70,5 +81,6 @@ __all__ = [
     "SluiceError",
     "rest_api_resources",
     "rest_api_source",
+    "run",
     "validate",
 ]

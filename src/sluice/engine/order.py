@@ -25,16 +25,34 @@ Release = Callable[["Slot", list[Any]], Awaitable[None]]
 
 
 class Slot:
-    """One chain's place in its resource's order; `parent` is the chain's parent record."""
+    """One chain's place in its resource's order; `parent` is the chain's parent record.
 
-    __slots__ = ("closed", "pages", "parent", "room")
+    For checkpoints, a slot knows where its chain would restart: the request of its first
+    page not yet released (each buffered page keeps the request that made it), else `next`,
+    the request the chain is about to make (None: its first request)."""
 
-    def __init__(self, parent: Any) -> None:
+    __slots__ = ("closed", "next", "pages", "parent", "released", "room", "window")
+
+    def __init__(self, parent: Any, window: Any = None) -> None:
         self.parent = parent
-        self.pages: deque[list[Any]] = deque()
+        self.window = window
+        self.pages: deque[tuple[list[Any], Any]] = deque()
         self.closed = False
+        self.next: Any = None
+        self.released: Any = None  # the request of the page released last
         self.room = asyncio.Event()
         self.room.set()
+
+    def restart(self) -> tuple[bool, Any, bool]:
+        """(open, request, skip): whether the chain still has pages for the sink, where it
+        resumes, and whether that request's page already went to the sink (the chain stopped
+        in its own release, before it could ask the paginator for the next request: refetch
+        it for the paginator, drop its records)."""
+        if self.pages:
+            return True, self.pages[0][1], False
+        if self.closed:
+            return False, None, False
+        return True, self.next, self.next is not None and self.next is self.released
 
 
 class Sequence:
@@ -51,18 +69,27 @@ class Sequence:
         self._max = max_buffered
         self._slots: deque[Slot] = deque()
         self._pumping = False
+        self.waiting = 0  # chains waiting for room: idle, for a checkpoint's quiescence
 
-    def open(self, parent: Any) -> Slot:
-        slot = Slot(parent)
+    def open(self, parent: Any, window: Any = None) -> Slot:
+        slot = Slot(parent, window)
         self._slots.append(slot)
         return slot
 
-    async def put(self, slot: Slot, records: list[Any]) -> None:
-        slot.pages.append(records)
+    def slots(self) -> list[Slot]:
+        """The unreleased chains, in order (a checkpoint's view)."""
+        return list(self._slots)
+
+    async def put(self, slot: Slot, records: list[Any], request: Any = None) -> None:
+        slot.pages.append((records, request))
         await self._pump()
         while len(slot.pages) >= self._max and slot.pages:
             slot.room.clear()  # behind the head with a full buffer: wait until it drains
-            await slot.room.wait()
+            self.waiting += 1
+            try:
+                await slot.room.wait()
+            finally:
+                self.waiting -= 1
 
     async def close(self, slot: Slot) -> None:
         slot.closed = True
@@ -82,7 +109,8 @@ class Sequence:
 
     async def _step(self, head: Slot) -> bool:
         if head.pages:
-            await self._release(head, head.pages.popleft())
+            records, head.released = head.pages.popleft()
+            await self._release(head, records)
             if len(head.pages) < self._max:
                 head.room.set()
             return True

@@ -13,12 +13,13 @@ import logging
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import orjson
 
+from ..checkpoint.frontier import ChainPoint, Snapshot
 from ..config.placeholders import INCREMENTAL_FIELDS
 from ..config.specs import ResourceSpec, SourceSpec
 from ..errors import HTTPStatusError, LoopError, ResourceError, ResponseError
@@ -72,7 +73,7 @@ class _Progress:
 class Engine:
     def __init__(self, source: SourceSpec, targets: set[str], sink: Sink, *, stats: RunStats | None = None,
                  incremental: Mapping[str, Mapping[str, Any]] | None = None, options: RunOptions | None = None,
-                 pacer: Pacer | None = None) -> None:
+                 pacer: Pacer | None = None, resume: Snapshot | None = None) -> None:
         self.source = source
         self.targets = set(targets)
         self.needed = _with_ancestors(source, self.targets)
@@ -85,6 +86,15 @@ class Engine:
         self._budgets = {r.name: asyncio.Semaphore(self.options.max_open_chains) for r in source.resources}
         self._sequences = {r.name: self._sequence(r) for r in source.resources}
         self._feeds = {r.name: ParentFeed(r, self.incremental.get(r.name, {})) for r in source.resources}
+        self._resume = resume
+        # Checkpoints: a gate every chain passes before a request, and what is busy or idle behind it.
+        self._gate = asyncio.Event()
+        self._gate.set()
+        self._alive = 0  # chain, walk and resume tasks running
+        self._idle = 0  # ... of them waiting at the gate or on a budget (Sequence.waiting: on room)
+        self._starts: dict[str, deque[tuple[ResourceSpec, Any, Window | None]]] = {}  # per parent: children to start
+        self._walks: dict[str, tuple[Any, Any]] = {}  # windowed resource -> (next window's start, end)
+        self._resuming: deque[ChainPoint] = deque()
 
     def _sequence(self, resource: ResourceSpec) -> Sequence:
         async def release(slot: Slot, records: list[Any]) -> None:
@@ -104,8 +114,11 @@ class Engine:
             try:
                 async with asyncio.TaskGroup() as group:
                     self.group = group
+                    covered = self._resume.needed & self.needed if self._resume else set()
+                    if self._resume:
+                        group.create_task(self._resumed(self._resume, covered))
                     for resource in self.source.resources:
-                        if resource.name in self.needed and resource.parent is None:
+                        if resource.name in self.needed and resource.parent is None and resource.name not in covered:
                             self._begin(resource)
             except BaseExceptionGroup as eg:
                 raise _first_error(eg) from None
@@ -115,6 +128,78 @@ class Engine:
         for name in self.needed:
             self._finish(name)
         return self.stats
+
+    # -- checkpoints ---------------------------------------------------------------------
+    async def pause(self, done: asyncio.Future[Any] | asyncio.Task[Any] | None = None) -> Snapshot:
+        """Stop starting requests, let those in flight land, and return where every unfinished
+        chain restarts. Quiet means every task waits at the gate, on a budget, or for room
+        behind the head: no request in flight, no page on its way to the sink."""
+        self._gate.clear()
+        while self._alive > self._idle + sum(s.waiting for s in self._sequences.values()):
+            if done is not None and done.done():
+                break
+            await asyncio.sleep(0.002)
+        return self.snapshot()
+
+    def proceed(self) -> None:
+        self._gate.set()
+
+    def snapshot(self) -> Snapshot:
+        chains = list(self._resuming)
+        for resource in self.source.resources:
+            if resource.name in self.needed:
+                for slot in self._sequences[resource.name].slots():
+                    is_open, request, skip = slot.restart()
+                    if is_open:
+                        chains.append(ChainPoint(resource.name, slot.parent, _bounds(slot.window), request, skip))
+        for starts in self._starts.values():
+            chains += [ChainPoint(child.name, record, _bounds(window)) for child, record, window in starts]
+        return Snapshot(chains, dict(self._walks), set(self.needed))
+
+    async def _gated(self) -> None:
+        if self._gate.is_set():
+            return
+        self._idle += 1
+        try:
+            await self._gate.wait()
+        finally:
+            self._idle -= 1
+
+    async def _acquire(self, name: str) -> None:
+        budget = self._budgets[name]
+        if not budget.locked():
+            await budget.acquire()  # free: returns without suspending
+            return
+        self._idle += 1
+        try:
+            await budget.acquire()
+        finally:
+            self._idle -= 1
+
+    async def _resumed(self, resume: Snapshot, covered: set[str]) -> None:
+        """Restart a checkpoint's chains and walks; resources it covered with nothing left are
+        complete. Each covered resource is held open until its chains have started."""
+        self._alive += 1
+        try:
+            for name in covered:
+                self._progress.open[name] = self._progress.open.get(name, 0) + 1
+            self._resuming.extend(p for p in resume.chains if p.resource in covered)
+            while self._resuming:
+                point = self._resuming[0]
+                resource = self.source.resource(point.resource)
+                if resource.parent is not None or point.window is not None:
+                    await self._acquire(resource.name)
+                self._resuming.popleft()
+                self._start(resource, point.parent, Window(*point.window) if point.window else None, point)
+            for name, (start, end) in resume.walks.items():
+                if name in covered:
+                    self._progress.open[name] += 1
+                    self.group.create_task(self._walk(self.source.resource(name), (start, end)))
+            for resource in self.source.resources:  # parents first: a child completes after its parent
+                if resource.name in covered:
+                    self._close(resource)
+        finally:
+            self._alive -= 1
 
     def _open(self, resource: ResourceSpec) -> None:
         stats = self.stats.of(resource.name)
@@ -163,33 +248,58 @@ class Engine:
         self._progress.open[resource.name] = self._progress.open.get(resource.name, 0) + 1
         self.group.create_task(self._walk(resource))
 
-    async def _walk(self, resource: ResourceSpec) -> None:
+    async def _walk(self, resource: ResourceSpec, remaining: tuple[Any, Any] | None = None) -> None:
         """A windowed top-level resource: a chain per window, opened in window order (so pages
-        reach dlt in order) as the resource's open-chain budget allows."""
-        for window in self._windows(resource, None):
-            await self._budgets[resource.name].acquire()
-            self._start(resource, None, window)
-        self._close(resource)
+        reach dlt in order) as the resource's open-chain budget allows. `remaining`: the range
+        a checkpoint left to walk."""
+        self._alive += 1
+        try:
+            start, end = remaining or self._range(resource, None)
+            for window in self._walk_from(resource, start, end):
+                self._walks[resource.name] = (window.start, end)
+                await self._acquire(resource.name)
+                self._start(resource, None, window)
+            self._walks.pop(resource.name, None)
+            self._close(resource)
+        finally:
+            self._alive -= 1
+
+    def _walk_from(self, resource: ResourceSpec, start: Any, end: Any) -> Iterable[Window]:
+        spec = resource.endpoint.incremental
+        assert spec is not None
+        try:
+            return list(walk(start, end, spec.window))
+        except ValueError as exc:
+            raise ResponseError(str(exc), resource=resource.name) from None
 
     def _windows(self, resource: ResourceSpec, parent_record: Any) -> Iterable[Window | None]:
         """The windows of one chain's range, [start, end_value or now); [None] when not windowed."""
         spec = resource.endpoint.incremental
         if spec is None or spec.window is None:
             return [None]
+        return self._walk_from(resource, *self._range(resource, parent_record))
+
+    def _range(self, resource: ResourceSpec, parent_record: Any) -> tuple[Any, Any]:
         context = self._context(resource, parent_record)
         start = context.get("incremental.start_value")
         end = context.get("incremental.end_value")
-        try:
-            return walk(start, end if end is not None else now_like(start), spec.window)
-        except ValueError as exc:
-            raise ResponseError(str(exc), resource=resource.name) from None
+        return start, end if end is not None else now_like(start)
 
-    def _start(self, resource: ResourceSpec, parent_record: Any, window: Window | None = None) -> None:
+    def _start(self, resource: ResourceSpec, parent_record: Any, window: Window | None = None,
+               point: ChainPoint | None = None) -> None:
         self._open(resource)
-        slot = self._sequences[resource.name].open(parent_record)
-        self.group.create_task(self._chain(resource, _Chain(resource.endpoint.data_selector, slot, window)))
+        slot = self._sequences[resource.name].open(parent_record, window)
+        chain = _Chain(resource.endpoint.data_selector, slot, window, resume=point)
+        self.group.create_task(self._chain(resource, chain))
 
     async def _chain(self, resource: ResourceSpec, chain: _Chain) -> None:
+        self._alive += 1
+        try:
+            await self._run_chain(resource, chain)
+        finally:
+            self._alive -= 1
+
+    async def _run_chain(self, resource: ResourceSpec, chain: _Chain) -> None:
         try:
             await self._paginate(resource, chain)
         except HTTPStatusError as exc:
@@ -210,7 +320,12 @@ class Engine:
         context = self._context(resource, chain.slot.parent, chain.window)
         paginator = resource.endpoint.paginator or AutoPaginator()
         request: PageRequest | None = paginator.first(first_request(self.source, resource, context))
+        if chain.resume is not None and chain.resume.request is not None and request is not None:
+            # headers are never stored: rendered again, as the chain's first request has them
+            request = replace(chain.resume.request, headers=request.headers)
         while request is not None:
+            chain.slot.next = request
+            await self._gated()
             chain.check(request, resource, self.options.max_pages)
             page = await self._page(resource, request, chain)
             if page is None:
@@ -240,12 +355,15 @@ class Engine:
         try:
             while True:
                 while guess is not None and len(window) < self.options.speculative_window:
+                    chain.slot.next = window[0][0] if window else guess
+                    await self._gated()
                     chain.check(guess, resource, self.options.max_pages)
                     window.append((guess, asyncio.create_task(self.http.fetch(resource.endpoint, guess, stats))))
                     guess = paginator.speculate(guess)
                 if not window:
                     return None
                 current, task = window.popleft()
+                chain.slot.next = current
                 page = await self._accept(resource, current, await task, chain)
                 following = paginator.next(current, page) if page is not None else None
                 if following is None:
@@ -276,11 +394,14 @@ class Engine:
         try:
             while True:
                 while len(window) < 2 * self.source.http.max_concurrency and (request := next(pending, None)) is not None:
+                    chain.slot.next = window[0][0] if window else request
+                    await self._gated()
                     chain.check(request, resource, self.options.max_pages)
                     window.append((request, asyncio.create_task(self.http.fetch(resource.endpoint, request, stats))))
                 if not window:
                     return
                 current, task = window.popleft()
+                chain.slot.next = current
                 page = await self._accept(resource, current, await task, chain, planned=True)
                 if page is None or not page.records:
                     return
@@ -302,9 +423,11 @@ class Engine:
             log.warning("resource '%s': page repeats an earlier page's records (the API ignores the paging "
                         "parameter, or counts pages from another number): stopping; check page_param/base_page", resource.name)
             return None
+        if chain.skip_next():
+            return page  # resumed at a page dlt already has: the paginator needs it, the sink does not
         stats.pages += 1
         stats.records += len(page.records)
-        await self._sequences[resource.name].put(chain.slot, page.records)
+        await self._sequences[resource.name].put(chain.slot, page.records, request)
         return page
 
     def _read(self, resource: ResourceSpec, request: PageRequest, exchange: Exchange, chain: _Chain) -> Page:
@@ -333,11 +456,15 @@ class Engine:
         children = [c for c in self.source.children(resource.name) if c.name in self.needed]
         if not children:
             return
-        for record in feed.for_children(records):
-            for child in children:
-                for window in self._windows(child, record):
-                    await self._budgets[child.name].acquire()
-                    self._start(child, record, window)
+        # Kept where a checkpoint sees them: children not started yet are part of the frontier.
+        starts = self._starts[resource.name] = deque(
+            (child, record, window) for record in feed.for_children(records) for child in children
+            for window in self._windows(child, record))
+        while starts:
+            child, record, window = starts[0]
+            await self._acquire(child.name)
+            starts.popleft()
+            self._start(child, record, window)
 
     def _context(self, resource: ResourceSpec, parent_record: Any, window: Window | None = None) -> dict[str, Any]:
         """A chain's placeholder values: the resource's incremental, narrowed to the parent's own
@@ -368,6 +495,14 @@ class _Chain:
     last_digest: int | None = None
     digests: Fingerprints = field(default_factory=Fingerprints)  # planned pages only
     origin: str | None = None
+    resume: ChainPoint | None = None  # where a checkpoint left this chain
+
+    def skip_next(self) -> bool:
+        """True once, for a chain resumed at a page whose records dlt already has."""
+        skip = self.resume is not None and self.resume.skip
+        if skip:
+            self.resume = None
+        return skip
 
     def check(self, request: PageRequest, resource: ResourceSpec, max_pages: int | None) -> None:
         self._check_origin(request, resource)
@@ -410,6 +545,10 @@ async def _cancel(window: deque[tuple[PageRequest, asyncio.Task[Exchange]]]) -> 
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     return sum(1 for r in results if not isinstance(r, asyncio.CancelledError))
+
+
+def _bounds(window: Window | None) -> tuple[Any, Any] | None:
+    return None if window is None else (window.start, window.end)
 
 
 def _windowed(resource: ResourceSpec) -> bool:

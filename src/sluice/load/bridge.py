@@ -124,6 +124,11 @@ class Bridge:
         self._wake()
         return not remaining and self._error is None
 
+    def consumed_all(self) -> bool:
+        """Every resource was read to its end (a slice of a checkpointed run is over)."""
+        with self._cv:
+            return self._consumed >= set(self._queues)
+
     def close(self) -> None:
         with self._cv:
             self._closed = True

@@ -4,6 +4,11 @@ dlt calls every selected resource function before it pulls the first item; each 
 registers the resource (and its bound incremental) with the current run. The first pull
 starts the engine for exactly the registered resources, so parents needed by several
 children are fetched once.
+
+With checkpoints (`SourceRuntime.checkpoints`, set by sluice.checkpoint) one run spans several
+extractions, its slices: when enough records went to dlt, the engine pauses (see
+`Engine.pause`), every stream of the slice ends, and dlt commits it; the next extraction of
+the same source re-attaches to the paused run with a new bridge, and the engine goes on.
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import asyncio
 import gc
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from ..checkpoint.frontier import Snapshot
 from ..config.specs import SourceSpec
 from ..engine.run import Engine, RunOptions
 from ..engine.stats import RunStats
@@ -29,10 +37,58 @@ MIN_RECORDS_PER_ITEM = 10000
 LINGER_S = 1.0
 
 
+@dataclass(frozen=True)
+class Checkpoints:
+    """When a run commits a slice: after `every` records went to dlt or `seconds` passed,
+    whichever comes first. `on_end(run)` is called in dlt's extraction once a slice's streams
+    have ended (where the frontier is written into dlt's state)."""
+
+    every: int
+    seconds: float
+    on_end: Callable[[Run], None]
+    resume: Snapshot | None = None
+    origins: Mapping[str, Mapping[str, Any]] | None = None  # a resumed run's incremental values at its start
+
+
+class _Slices:
+    """The engine's sink across slices: forwards to the current slice's bridge, counts what went
+    through, and asks for a checkpoint when one is due."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.finished: set[str] = set()
+        self.records = 0  # in this slice
+        self.started = time.monotonic()
+        self.pausing = False
+
+    async def put(self, resource: str, records: list[Any]) -> None:
+        assert self.run._bridge is not None
+        await self.run._bridge.put(resource, records)
+        self.records += len(records)
+        self.run.delivered += len(records)
+        policy = self.run.checkpoints
+        if policy is not None and not self.pausing and policy.every and self._due(policy):
+            self.pausing = True
+            asyncio.get_running_loop().create_task(self.run._checkpoint())
+
+    def _due(self, policy: Checkpoints) -> bool:
+        return self.records >= policy.every or time.monotonic() - self.started >= policy.seconds
+
+    def finish(self, resource: str) -> None:
+        self.finished.add(resource)
+        assert self.run._bridge is not None
+        self.run._bridge.finish(resource)
+
+
 class Run:
-    def __init__(self, spec: SourceSpec, options: RunOptions) -> None:
+    def __init__(self, spec: SourceSpec, options: RunOptions, checkpoints: Checkpoints | None = None) -> None:
         self.spec = spec
         self.options = options
+        self.checkpoints = checkpoints
+        self.paused = False  # a checkpoint ended the current slice; the engine waits for the next
+        self.frontier: Snapshot | None = None  # where the paused engine stands
+        self.slices = 0
+        self.delivered = 0  # records handed to dlt, every slice
         self.incremental: dict[str, Mapping[str, Any]] = {}
         self._incremental_getters: dict[str, Callable[[], Mapping[str, Any]]] = {}
         self.stats = RunStats()
@@ -43,54 +99,110 @@ class Run:
         self._bridge: Bridge | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
+        self.engine: Engine | None = None
+        self._sink = _Slices(self)
+        self._next_slice = threading.Event()  # set by the first pull of the next slice
+        self._ended = False  # the engine thread is over
 
     def register(self, name: str, incremental: Callable[[], Mapping[str, Any]]) -> None:
         self._incremental_getters[name] = incremental
 
-    def stream(self, name: str) -> Iterator[list[Any]]:
+    def stream(self, name: str) -> Generator[list[Any], None, None]:
         """The records of one resource, in pages coalesced up to MAX_RECORDS_PER_ITEM."""
         self.start()
-        assert self._bridge is not None
+        bridge = self._bridge
+        assert bridge is not None
         complete = False
         try:
-            while (records := self._bridge.get(name, MAX_RECORDS_PER_ITEM, MIN_RECORDS_PER_ITEM, LINGER_S)) is not None:
+            while (records := bridge.get(name, MAX_RECORDS_PER_ITEM, MIN_RECORDS_PER_ITEM, LINGER_S)) is not None:
                 yield records
             complete = True
         finally:
-            if not complete and self._bridge.abandon(name):
+            if not complete and bridge.abandon(name):
                 self._stop()
+        if self.checkpoints is not None and bridge.consumed_all():
+            self._slice_ended()
+
+    def _slice_ended(self) -> None:
+        # The last stream of the slice: the engine has paused, or it is finishing (every resource
+        # dlt reads is complete); in dlt's extraction still, so the state written commits with it.
+        if not self.paused and self._thread is not None:
+            self._thread.join(30.0)
+        assert self.checkpoints is not None
+        self.checkpoints.on_end(self)
 
     def start(self) -> None:
         with self._lock:
             if self.started:
+                if self.paused and not self._next_slice.is_set():
+                    self._resume_slice()
                 return
             self.started = True
             self.incremental = {name: get() for name, get in self._incremental_getters.items()}
+            if self.checkpoints is not None and self.checkpoints.origins:
+                self.incremental.update({k: v for k, v in self.checkpoints.origins.items() if k in self.incremental})
             self._bridge = Bridge(self.incremental)
             self._thread = threading.Thread(target=self._main, name="sluice-engine", daemon=True)
             _FROZEN.enter()
             self._thread.start()
+
+    def _resume_slice(self) -> None:
+        """The next slice's first pull: a new bridge for it, and the paused engine goes on."""
+        self._next_slice.set()
+        self.slices += 1
+        self.paused = False
+        self.frontier = None
+        bridge = Bridge(self.incremental)
+        assert self._loop is not None and self.engine is not None
+        bridge.bind(self._loop)
+        for name in self._sink.finished:
+            bridge.finish(name)
+        self._bridge = bridge
+        self._sink.records, self._sink.started, self._sink.pausing = 0, time.monotonic(), False
+        if self._ended:
+            self._end(bridge)
+        else:
+            self._loop.call_soon_threadsafe(self.engine.proceed)
+
+    async def _checkpoint(self) -> None:
+        """Pause the engine, keep its frontier, and end the slice's streams (dlt commits it)."""
+        assert self.engine is not None and self._bridge is not None
+        snapshot = await self.engine.pause(self._task)
+        if self._task is None or self._task.done():
+            self.engine.proceed()
+            return
+        self.frontier = snapshot
+        self._next_slice.clear()
+        self.paused = True
+        self._bridge.finish_all()
 
     def _main(self) -> None:
         assert self._bridge is not None
         try:
             asyncio.run(self._engine())
         except BridgeClosed:
-            pass
+            pass  # dlt stopped reading: nobody waits for an end
         except BaseException as exc:  # the consumer thread re-raises it where dlt can see it
             self.error = exc
-            self._bridge.fail(exc)
-        else:
-            self._bridge.finish_all()
         finally:
+            with self._lock:  # a slice starting now gets the end, not a paused engine
+                self._ended = True
+                self._end(self._bridge)
             _FROZEN.leave()
+
+    def _end(self, bridge: Bridge) -> None:
+        if self.error is not None:
+            bridge.fail(self.error)
+        else:
+            bridge.finish_all()
 
     async def _engine(self) -> None:
         assert self._bridge is not None
         self._loop = asyncio.get_running_loop()
         self._bridge.bind(self._loop)
-        engine = Engine(self.spec, set(self.incremental), self._bridge, stats=self.stats,
-                        incremental=self.incremental, options=self.options)
+        resume = self.checkpoints.resume if self.checkpoints is not None else None
+        self.engine = engine = Engine(self.spec, set(self.incremental), self._sink, stats=self.stats,
+                                       incremental=self.incremental, options=self.options, resume=resume)
         self._task = asyncio.current_task()
         await engine.run()
 
@@ -150,11 +262,13 @@ class SourceRuntime:
         self._lock = threading.Lock()
         self.current: Run | None = None
         self.runs: list[Run] = []
+        self.checkpoints: Checkpoints | None = None  # set for a checkpointed run (sluice.checkpoint)
 
     def register(self, name: str, incremental: Callable[[], Mapping[str, Any]]) -> Run:
         with self._lock:
-            if self.current is None or self.current.started:
-                self.current = Run(self.spec, self.options)
+            paused = self.current is not None and self.current.paused
+            if self.current is None or (self.current.started and not paused):
+                self.current = Run(self.spec, self.options, self.checkpoints)
                 self.runs.append(self.current)
             self.current.register(name, incremental)
             return self.current

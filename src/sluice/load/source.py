@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from typing import Any
 
 import dlt
@@ -149,7 +149,8 @@ def _fetch_function(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Ma
     def fetch_incremental(incremental: Incremental[Any] = default) -> Iterator[list[Any]]:
         # Read the cursor values when the run starts: dlt binds the incremental to the
         # resource's state after this call and before the first item is pulled.
-        stream = runtime.register(spec.name, lambda: _incremental_values(incremental)).stream(spec.name)
+        run = runtime.register(spec.name, lambda: _incremental_values(incremental))
+        stream = _from_run_start(run.stream(spec.name), incremental, run, spec.name)
         return _named(_to_dlt(stream, spec, runtime, source_hints), spec.name)
 
     return fetch_incremental
@@ -207,4 +208,38 @@ def _incremental_values(incremental: Incremental[Any] | None) -> dict[str, Any]:
         "last_value": incremental.last_value,
         "end_value": incremental.end_value,
         "initial_value": incremental.initial_value,
+        "unique_hashes": list(incremental.get_state().get("unique_hashes") or ()),
     }
+
+
+def _from_run_start(stream: Generator[list[Any], None, None], incremental: Incremental[Any], run: Any, name: str) -> Iterator[list[Any]]:
+    """`stream`, filtered by dlt from where the run started, not from the last slice's cursor.
+
+    A checkpointed run loads in slices, and dlt binds the incremental of each slice to the
+    state the one before committed: an API that does not sort by the cursor would have the
+    records of slice 2 older than slice 1's last value dropped. The first slice's start value
+    (and the hashes dlt dedups it with) stay the filter's start; the last value, committed
+    with each slice, only advances."""
+    try:
+        first = next(stream, None)
+        if first is None:
+            return
+        origin = run.incremental.get(name)
+        if origin is not None and run.checkpoints is not None and origin.get("start_value") != incremental.start_value:
+            _start_filter_at(incremental, origin)
+        yield first
+        yield from stream
+    finally:
+        stream.close()  # dlt closed us early: the stream tells the run (see Run.stream)
+
+
+def _start_filter_at(incremental: Incremental[Any], origin: Mapping[str, Any]) -> None:
+    from dlt.extract.incremental.transform import JsonIncremental
+
+    committed = incremental.get_state()
+    incremental.start_value = origin["start_value"]
+    transformer = incremental._make_or_get_transformer(JsonIncremental)
+    transformer.last_value = committed.get("last_value")
+    transformer.start_unique_hashes = set(origin.get("unique_hashes") or ())
+    transformer.seen_data = True  # start and last value differ on purpose: no tz re-alignment
+
