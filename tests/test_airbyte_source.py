@@ -299,3 +299,47 @@ def test_unsupported_components_are_all_reported_before_any_request(api):
     assert "streams[1].retriever.decoder: XmlDecoder is not supported" in text
     assert "streams[1].retriever.requester.path: reads next_page_token" in text
     assert api.log == []
+
+
+def test_oauth_refresh_token_grant(tmp_path):
+    from aiohttp import web
+    from apis import Server
+
+    forms: list[dict[str, str]] = []
+
+    async def token(request: web.Request) -> web.Response:
+        forms.append(dict(await request.post()))
+        return web.json_response({"token": "fresh", "ttl": 600})
+
+    async def data(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != "Bearer fresh":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return web.json_response({"rows": [{"id": 1}, {"id": 2}]})
+
+    app = web.Application()
+    app.router.add_post("/token", token)
+    app.router.add_get("/data", data)
+    streams = """
+    - type: DeclarativeStream
+      name: rows
+      retriever:
+        type: SimpleRetriever
+        requester:
+          type: HttpRequester
+          url_base: "{{ config.base }}"
+          path: /data
+          authenticator:
+            type: OAuthAuthenticator
+            token_refresh_endpoint: "{{ config.base }}/token"
+            client_id: "{{ config.client_id }}"
+            client_secret: "{{ config.client_secret }}"
+            refresh_token: "{{ config.refresh_token }}"
+            access_token_name: token
+            expires_in_name: ttl
+        record_selector: {extractor: {field_path: [rows]}}
+    """
+    with Server(app) as server:
+        config = {"base": server.url, "client_id": "cid", "client_secret": "cs", "refresh_token": "r1"}
+        file = run(manifest_source(manifest(streams), config), tmp_path)
+    assert ids(file, "rows") == [1, 2]
+    assert forms == [{"grant_type": "refresh_token", "client_id": "cid", "client_secret": "cs", "refresh_token": "r1"}]

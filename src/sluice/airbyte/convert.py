@@ -28,6 +28,7 @@ from .requester import auth, error_handling
 from .steps import AddFields, Context, DropParentFields, Partition, RecordFilter, RemoveFields
 
 STATIC_NAMES = {"config", "parameters"}
+_OURS = re.compile(r"(\{resources\.[^{}]+\}|\{incremental\.\w+\})")  # the placeholders convert writes
 _PARTITION = re.compile(r"\{\{\s*stream_(?:partition|slice)\s*(?:\.\s*(\w+)|\[\s*['\"](\w+)['\"]\s*\]|\.get\(\s*['\"](\w+)['\"]\s*\))\s*\}\}")
 
 
@@ -60,7 +61,7 @@ class Where:
     def static(self, value: Any, at: str) -> Any:
         """A request value with its templates evaluated now; partitions become placeholders."""
         if isinstance(value, Mapping):
-            return {k: self.static(v, f"{at}.{k}") for k, v in value.items()}
+            return {k: self.static(v, f"{at}.{k}") for k, v in value.items() if k != "$parameters"}
         if isinstance(value, list):
             return [self.static(v, f"{at}[{i}]") for i, v in enumerate(value)]
         if not isinstance(value, str) or "{{" not in value and "{%" not in value:
@@ -78,6 +79,11 @@ class Where:
             return None
         return self.evaluate(text, at)
 
+    def request(self, value: Any, at: str) -> Any:
+        """`static` for a value sluice formats (path, params, headers, body): literal braces
+        doubled, so only the placeholders written here are placeholders."""
+        return _escaped(self.static(value, at))
+
     def evaluate(self, text: str, at: str) -> Any:
         try:
             return evaluate(text, {"config": self.config, "parameters": self.parameters, "stream_slice": self.constants})
@@ -90,6 +96,17 @@ class Where:
         if name in self.constants:
             return str(self.constants[name])
         return self.placeholders.get(name, match.group(0))
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    if not isinstance(value, str):
+        return value
+    parts = _OURS.split(value)  # odd items are our placeholders
+    return "".join(p if i % 2 else p.replace("{", "{{").replace("}", "}}") for i, p in enumerate(parts))
 
 
 def convert(manifest: Manifest, config: Mapping[str, Any]) -> Conversion:
@@ -144,11 +161,15 @@ def _stream(stream: Mapping[str, Any], path: str, config: Mapping[str, Any],
         return [], where.issues
     for at, kind in unsupported_types(stream):
         where.problem(at, f"{kind} is not supported")
-    routers = _routers((stream.get("retriever") or {}).get("partition_router"), where)
-    if routers and routers[0].get("type") == "ListPartitionRouter":
-        resources = _list_copies(stream, routers[0], where)
-    else:
-        resources = [_resource(stream, where, routers, parents)]
+    try:
+        routers = _routers((stream.get("retriever") or {}).get("partition_router"), where)
+        if routers and routers[0].get("type") == "ListPartitionRouter":
+            resources = _list_copies(stream, routers[0], where)
+        else:
+            resources = [_resource(stream, where, routers, parents)]
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape the CDK's schema would refuse
+        where.problem("", f"cannot be read: {type(exc).__name__}: {exc}")
+        resources = []
     return resources, list(dict.fromkeys(where.issues))
 
 
@@ -179,12 +200,14 @@ def _resource(stream: Mapping[str, Any], where: Where, routers: list[Mapping[str
 
 def _endpoint(retriever: Mapping[str, Any], where: Where) -> dict[str, Any]:
     requester = retriever.get("requester") or {}
+    if retriever.get("type") != "SimpleRetriever":
+        return {}  # reported with the stream's other unsupported components
     if requester.get("type") != "HttpRequester":
         where.problem("retriever.requester", f"{requester.get('type')} is not supported", "only HttpRequester")
         return {}
     at = "retriever.requester"
     base = str(where.static(requester.get("url_base", ""), f"{at}.url_base") or "")
-    path = where.static(requester.get("path", ""), f"{at}.path") or ""
+    path = where.request(requester.get("path", ""), f"{at}.path") or ""
     endpoint: dict[str, Any] = {"path": join_url(base, str(path)) if path else base, "_url_base": base}
     method = str(requester.get("http_method", "GET")).upper()
     if method != "GET":
@@ -206,7 +229,7 @@ def _request_options(endpoint: dict[str, Any], requester: Mapping[str, Any], whe
     at = "retriever.requester"
     for key, target in (("request_parameters", "params"), ("request_headers", "headers"),
                         ("request_body_json", "json"), ("request_body_data", "data")):
-        value = where.static(requester.get(key), f"{at}.{key}")
+        value = where.request(requester.get(key), f"{at}.{key}")
         if value not in (None, {}, ""):
             endpoint[target] = {k: str(v) for k, v in value.items()} if target == "headers" and isinstance(value, Mapping) else value
     body = requester.get("request_body")
@@ -215,7 +238,7 @@ def _request_options(endpoint: dict[str, Any], requester: Mapping[str, Any], whe
         if kind is None:
             where.problem(f"{at}.request_body", f"{body.get('type')} is not supported")
         else:
-            endpoint[kind] = where.static(body.get("value"), f"{at}.request_body.value")
+            endpoint[kind] = where.request(body.get("value"), f"{at}.request_body.value")
 
 
 def _decoder(retriever: Mapping[str, Any], requester: Mapping[str, Any], where: Where) -> None:
@@ -258,19 +281,18 @@ def _paginate(endpoint: dict[str, Any], paginator: Any, where: Where, base: str)
     strategy = paginator.get("pagination_strategy") or {}
     option = _token_option(paginator.get("page_token_option"), where, f"{at}.page_token_option")
     size = where.static(strategy.get("page_size"), f"{at}.pagination_strategy.page_size")
-    size_option = paginator.get("page_size_option")
-    size_param = _size_param(size_option, where, f"{at}.page_size_option") if size_option else None
     kind = strategy.get("type")
     if option is None:
         return
     if kind == "CursorPagination":
         _cursor(endpoint, strategy, option, where, base)
-        if size_param and size is not None:
-            endpoint.setdefault("params", {})[size_param] = size
     elif kind in ("PageIncrement", "OffsetIncrement"):
-        _numeric(endpoint, strategy, option, (size, size_param), where)
+        _numeric(endpoint, strategy, option, (size, paginator.get("page_size_option")), where)
     else:
         where.problem(f"{at}.pagination_strategy", f"{kind} is not supported")
+    size_option = paginator.get("page_size_option")
+    if isinstance(size_option, Mapping) and size is not None:  # a constant: sent as given on every page
+        _inject(endpoint, size_option, size, where, f"{at}.page_size_option")
 
 
 def _token_option(option: Any, where: Where, at: str) -> TokenOption | None:
@@ -285,13 +307,6 @@ def _token_option(option: Any, where: Where, at: str) -> TokenOption | None:
         where.problem(at, f"a page token injected into {inject} is not supported")
         return None
     return TokenOption(inject, str(where.static(field_name, f"{at}.field_name")))
-
-
-def _size_param(option: Mapping[str, Any], where: Where, at: str) -> str | None:
-    if option.get("inject_into") != "request_parameter":
-        where.problem(at, f"a page size injected into {option.get('inject_into')} is not supported")
-        return None
-    return str(where.static(option.get("field_name"), f"{at}.field_name"))
 
 
 def _cursor(endpoint: dict[str, Any], strategy: Mapping[str, Any], option: TokenOption, where: Where, base: str) -> None:
@@ -311,28 +326,32 @@ def _cursor(endpoint: dict[str, Any], strategy: Mapping[str, Any], option: Token
                                            where.config, where.parameters)
 
 
-def _numeric(endpoint: dict[str, Any], strategy: Mapping[str, Any], option: TokenOption,
-             size: tuple[Any, str | None], where: Where) -> None:
+def _numeric(endpoint: dict[str, Any], strategy: Mapping[str, Any], option: TokenOption, size: tuple[Any, Any], where: Where) -> None:
+    """PageIncrement -> page_number, OffsetIncrement -> offset; both stop on a page shorter
+    than page_size (or an empty one), as the CDK does."""
     at = "retriever.paginator"
-    page_size, size_param = size
     if option.inject_into not in ("request_parameter", "body_json"):
         where.problem(f"{at}.page_token_option", f"a page number injected into {option.inject_into} is not supported")
         return
+    body = option.inject_into == "body_json"
+    page_size, size_option = size
     if strategy["type"] == "PageIncrement":
         start = where.static(strategy.get("start_from_page", 0), f"{at}.pagination_strategy.start_from_page")
-        place = "page_body_path" if option.inject_into == "body_json" else "page_param"
-        paginator: dict[str, Any] = {"type": "page_number", "base_page": int(start or 0), place: option.field_name, "total_path": None}
+        paginator: dict[str, Any] = {"type": "page_number", "base_page": int(start or 0), "total_path": None,
+                                     "page_body_path" if body else "page_param": option.field_name}
         if page_size is not None:
             paginator["limit"] = int(page_size)
-        if size_param:
-            paginator["limit_param"] = size_param
+    elif page_size is None:
+        where.problem(f"{at}.pagination_strategy.page_size", "OffsetIncrement without a page_size is not supported")
+        return
     else:
-        if page_size is None:
-            where.problem(f"{at}.pagination_strategy.page_size", "OffsetIncrement without a page_size is not supported")
-            return
-        place = "offset_body_path" if option.inject_into == "body_json" else "offset_param"
-        paginator = {"type": "offset", "limit": int(page_size), place: option.field_name, "total_path": None,
-                     "limit_param": size_param or option.field_name + "_limit"}
+        # sluice's offset paginator always sends its limit: under the page size option's name
+        # when there is one (the same value), else as `limit` (documented difference)
+        paginator = {"type": "offset", "limit": int(page_size), "total_path": None,
+                     "offset_body_path" if body else "offset_param": option.field_name}
+        if isinstance(size_option, Mapping) and size_option.get("inject_into") in ("request_parameter", "body_json"):
+            place = "limit_param" if size_option["inject_into"] == "request_parameter" else "limit_body_path"
+            paginator[place] = str(where.static(size_option.get("field_name"), f"{at}.page_size_option.field_name"))
     endpoint["paginator"] = paginator
 
 
@@ -395,10 +414,11 @@ def _list_copies(stream: Mapping[str, Any], router: Mapping[str, Any], where: Wh
 
 
 def _inject(endpoint: dict[str, Any], option: Mapping[str, Any], value: Any, where: Where, at: str) -> None:
-    target = {"request_parameter": "params", "header": "headers", "body_json": "json"}.get(str(option.get("inject_into")))
+    target = {"request_parameter": "params", "header": "headers", "body_json": "json", "body_data": "data"}.get(str(option.get("inject_into")))
     if target is None:
         where.problem(at, f"injecting into {option.get('inject_into')} is not supported")
         return
+    value = _escaped(value) if isinstance(value, str) and not _OURS.fullmatch(value) else value
     endpoint.setdefault(target, {})[str(option.get("field_name"))] = value if target != "headers" else str(value)
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 _BOUND = re.compile(r"\{\{\s*stream_(?:interval|slice|partition)\s*(?:\.\s*(start_time|end_time)|\[\s*['\"](start_time|end_time)['\"]\s*\]"
                     r"|\.get\(\s*['\"](start_time|end_time)['\"]\s*\))\s*\}\}")
 _NOW = ("now_utc", "today_utc", "day_delta")
+ONE_WINDOW = "P100Y"  # longer than any history: one window, from the start to now
 
 
 def interval_placeholders(text: str) -> str:
@@ -79,6 +80,10 @@ def _start(raw: Any, where: Where, at: str) -> Any:
         return None
     try:
         return parse_datetime(text, str(fmt) if fmt and "{{" not in str(fmt) else None)
+    except ValueError:
+        pass  # the CDK would refuse it; a date in another common form is still clear
+    try:
+        return parse_datetime(text)
     except (ValueError, TypeError, OverflowError) as exc:
         where.problem(at, f"cannot read {text!r} as a date: {exc}")
         return None
@@ -99,9 +104,9 @@ def _bounds(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> No
     at = "incremental_sync"
     step = where.static(cursor.get("step"), f"{at}.step")
     if step:
-        spec["window"] = str(step)
+        spec["window"] = _window(str(step), spec["initial_value"])
     elif "end_param" in spec:
-        where.problem(f"{at}.end_time_option", "an end time without `step` is not supported", "add a step")
+        spec["window"] = _window(ONE_WINDOW, spec["initial_value"])  # the CDK's one slice [start, now]
     end = cursor.get("end_datetime")
     end_text = end.get("datetime") if isinstance(end, Mapping) else end
     if end_text and not any(now in str(end_text) for now in _NOW):
@@ -113,3 +118,12 @@ def _bounds(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> No
         except (ValueError, TypeError, AttributeError):
             where.problem(f"{at}.lookback_window", f"cannot read {lookback!r} as an ISO-8601 duration")
 
+
+
+def _window(step: str, initial: Any) -> Any:
+    """An ISO duration; in seconds (or milliseconds) for an epoch cursor, as sluice's numeric
+    windows count in the cursor's own unit."""
+    if not isinstance(initial, int):
+        return step
+    seconds = duration(step).total_seconds()
+    return int(seconds * 1000) if initial > 10**11 else int(seconds)

@@ -64,7 +64,7 @@ def duration(text: str) -> Any:
 
 def parse_datetime(value: Any, input_format: str | None = None) -> datetime.datetime:
     """A datetime from a datetime, a date, an epoch number or text (in `input_format` when given,
-    `%s`/`%ms` included), naive ones taken as UTC."""
+    the CDK's `%s`, `%ms` and `%_ms` included), naive ones taken as UTC."""
     if isinstance(value, datetime.datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, datetime.date):
@@ -73,7 +73,7 @@ def parse_datetime(value: Any, input_format: str | None = None) -> datetime.date
         seconds = float(value) / (1000 if input_format == "%ms" else 1)
         return datetime.datetime.fromtimestamp(seconds, UTC)
     if input_format:
-        parsed = datetime.datetime.strptime(str(value), input_format)
+        parsed = datetime.datetime.strptime(str(value), input_format.replace("%_ms", "%f"))
         return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     return str_to_datetime(str(value))
 
@@ -84,7 +84,7 @@ def format_datetime(value: Any, format: str, input_format: str | None = None) ->
         return str(int(moment.timestamp()))
     if format == "%ms":
         return str(int(moment.timestamp() * 1000))
-    return moment.strftime(format)
+    return moment.strftime(format.replace("%_ms", f"{moment.microsecond // 1000:03d}"))
 
 
 def regex_search(value: str, regex: str) -> str | None:

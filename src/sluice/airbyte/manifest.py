@@ -105,6 +105,8 @@ def _resolve(node: Any, root: Mapping[str, Any], path: str, issues: list[Issue],
         return None
     if isinstance(node, str) and (old := _OLD_REF.match(node)):
         return _resolve(_lookup(root, old.group("path").replace(".", "/"), path, issues), root, path, issues, depth + 1)
+    if isinstance(node, str) and node.startswith("#/"):  # a bare string reference, as the CDK reads one
+        return _resolve(_lookup(root, node[2:], path, issues), root, path, issues, depth + 1)
     if isinstance(node, list):
         return [_resolve(item, root, f"{path}[{i}]", issues, depth + 1) for i, item in enumerate(node)]
     if not isinstance(node, Mapping):

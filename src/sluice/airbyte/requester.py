@@ -12,13 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .oauth import OAuth2RefreshToken
+
 if TYPE_CHECKING:
     from .convert import Where
 
 ALWAYS_RETRIED = {429, 500, 502, 503, 504}
 
 
-def auth(raw: Any, where: Where, at: str) -> dict[str, Any] | None:
+def auth(raw: Any, where: Where, at: str) -> Any:
     if not isinstance(raw, Mapping) or raw.get("type") in (None, "NoAuth"):
         return None
     kind = raw["type"]
@@ -52,7 +54,7 @@ def _api_key(raw: Mapping[str, Any], where: Where, at: str) -> dict[str, Any] | 
             "name": str(where.static(option["field_name"], f"{at}.inject_into.field_name")), "location": location}
 
 
-def _selective(raw: Mapping[str, Any], where: Where, at: str) -> dict[str, Any] | None:
+def _selective(raw: Mapping[str, Any], where: Where, at: str) -> Any:
     node: Any = where.config
     for key in raw.get("authenticator_selection_path") or []:
         node = node.get(key) if isinstance(node, Mapping) else None
@@ -63,16 +65,23 @@ def _selective(raw: Mapping[str, Any], where: Where, at: str) -> dict[str, Any] 
     return auth(choices[node], where, f"{at}.authenticators.{node}")
 
 
-def _oauth(raw: Mapping[str, Any], where: Where, at: str) -> dict[str, Any] | None:
+def _oauth(raw: Mapping[str, Any], where: Where, at: str) -> Any:
     value = _values(raw, where, at)
     grant = value("grant_type") or "refresh_token"
+    for unsupported in ("refresh_token_updater", "profile_assertion", "use_profile_assertion"):
+        if raw.get(unsupported):
+            where.problem(f"{at}.{unsupported}", "is not supported")
+    if grant not in ("client_credentials", "refresh_token"):
+        where.problem(f"{at}.grant_type", f"OAuth grant {grant!r} is not supported")
+        return None
+    common = {"access_token_url": value("token_refresh_endpoint"), "client_id": value("client_id"),
+              "client_secret": value("client_secret")}
+    extra = value("refresh_request_body") or {}
     if grant == "client_credentials":
-        out = {"type": "oauth2_client_credentials", "access_token_url": value("token_refresh_endpoint"),
-               "client_id": value("client_id"), "client_secret": value("client_secret")}
-        extra = value("refresh_request_body")
-        return {**out, "access_token_request_data": extra} if extra else out
-    where.problem(at, f"OAuth grant {grant!r} is not supported")
-    return None
+        return {"type": "oauth2_client_credentials", **common, **({"access_token_request_data": extra} if extra else {})}
+    return OAuth2RefreshToken(**common, access_token_request_data=dict(extra), refresh_token=value("refresh_token"),
+                              access_token_name=str(value("access_token_name") or "access_token"),
+                              expires_in_name=str(value("expires_in_name") or "expires_in"))
 
 
 def error_handling(raw: Any, where: Where, at: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -130,6 +130,11 @@ class OAuth2ClientCredentials:
                 text = redact_text(truncate(raw.decode("utf-8", "replace")), self.secrets)
                 raise FatalError(f"oauth2 token request to {self.access_token_url} failed: status {response.status}: {text}")
             body = orjson.loads(raw)
+        return self._token_body(body)
+
+    def _token_body(self, body: Any) -> dict[str, Any]:
+        """The token response with `access_token` (and `expires_in`) in it; a subclass whose
+        provider names them otherwise renames them here."""
         if not isinstance(body, dict) or "access_token" not in body:
             raise FatalError(f"oauth2 token response from {self.access_token_url} has no access_token")
         return body
