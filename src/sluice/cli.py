@@ -78,11 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("config", help=".py (defines `source` or `config`), .yaml, .json or .toml")
     p.add_argument("--check-connection", action="store_true", help="also make one request per resource (auth, paths, selectors)")
     p.add_argument("--base-url", help="point the configuration at another host for --check-connection")
+    p.add_argument("--airbyte-config", metavar="JSON", help="an Airbyte manifest's config (what its spec asks for)")
     p.set_defaults(handler=cmd_validate)
 
     p = _command(sub, "run", "run a configuration into a destination (DuckDB by default)")
     p.add_argument("config")
     _run_options(p)
+    p.add_argument("--airbyte-config", metavar="JSON", help="an Airbyte manifest's config (what its spec asks for)")
     p.set_defaults(handler=cmd_run)
 
     p = _command(sub, "preview", "fetch the first page of a resource: sample rows, inferred schema; loads nothing")
@@ -119,6 +121,7 @@ def _parser() -> argparse.ArgumentParser:
     p = _command(sub, "bench", "run the benchmarks in bench/ (python -m bench ARGS) from a source checkout")
     p.add_argument("args", nargs=argparse.REMAINDER, help="passed to `python -m bench`")
     p.set_defaults(handler=cmd_bench)
+    _airbyte_commands(sub)
     return parser
 
 
@@ -149,6 +152,9 @@ def _run_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     from .config import parse_source
+
+    if _is_manifest_file(args.config):
+        return cmd_validate_manifest(args, console)
 
     missing: list[Issue] = []
     loaded = load_config(args.config, missing=missing)
@@ -259,7 +265,9 @@ def _report_failure(exc: Exception, args: argparse.Namespace) -> None:
 
 # -- run -----------------------------------------------------------------------------------------
 
-def _load(config: str, base_url: str | None) -> LoadedConfig:
+def _load(config: str, base_url: str | None, args: argparse.Namespace | None = None) -> LoadedConfig:
+    if _is_manifest_file(config):
+        return _load_manifest(config, base_url, args)
     loaded = load_config(config)
     return LoadedConfig(with_base_url(loaded.config, base_url), loaded.kwargs, loaded.path)
 
@@ -267,7 +275,7 @@ def _load(config: str, base_url: str | None) -> LoadedConfig:
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from . import runner
 
-    loaded = _load(args.config, args.base_url)
+    loaded = _load(args.config, args.base_url, args)
     name = args.pipeline_name or Path(args.config).stem
     target = runner.Target(
         pipeline_name=name, destination=args.destination, dataset_name=args.dataset_name,
@@ -403,7 +411,7 @@ def cmd_preview(args: argparse.Namespace, console: Console) -> int:
         schema_tables,
     )
 
-    loaded = _load(args.config, args.base_url)
+    loaded = _load(args.config, args.base_url, args)
     spec = parse_source(loaded.config)
     name = args.resource or spec.resources[0].name
     if name not in [r.name for r in spec.resources]:
@@ -431,6 +439,79 @@ def cmd_preview(args: argparse.Namespace, console: Console) -> int:
     others = [r.name for r in spec.resources if r.name != name]
     console.print(f"[dim]nothing was loaded. Other resources: {escape(', '.join(others)) or '-'}; "
                   f"`sluice preview {escape(args.config)} NAME` shows one.[/]", highlight=False)
+    return EXIT_OK
+
+
+# -- Airbyte manifests (sluice.airbyte) ---------------------------------------------------------
+
+def _airbyte_commands(sub: Any) -> None:
+    p = _command(sub, "convert", "write an Airbyte declarative manifest in sluice's dialect (YAML)")
+    p.add_argument("manifest", help="the manifest.yaml of a low-code (declarative) Airbyte connector")
+    p.add_argument("-o", "--output", help="the YAML file to write (default: standard output)")
+    p.add_argument("--airbyte-config", metavar="JSON", help="the manifest's config; without it, values are "
+                   "${secrets.NAME} / ${config.NAME} references")
+    p.set_defaults(handler=cmd_convert)
+
+
+def _is_manifest_file(path: str) -> bool:
+    """A YAML file holding an Airbyte manifest rather than a sluice configuration."""
+    import yaml
+
+    from .airbyte import is_manifest
+
+    file = Path(path)
+    if file.suffix.lower() not in (".yaml", ".yml") or not file.is_file():
+        return False
+    try:
+        return is_manifest(yaml.safe_load(file.read_text()))
+    except yaml.YAMLError:
+        return False  # the configuration loader reports it
+
+
+def _converted(path: str, args: argparse.Namespace | None) -> Any:
+    from .airbyte import conversion, read_manifest
+    from .airbyte.export import read_config
+
+    manifest = read_manifest(Path(path))
+    wanted = [r.strip() for r in (getattr(args, "resources", None) or "").split(",") if r.strip()]
+    return conversion(manifest, read_config(getattr(args, "airbyte_config", None), manifest), wanted or None)
+
+
+def _load_manifest(path: str, base_url: str | None, args: argparse.Namespace | None) -> LoadedConfig:
+    converted = _converted(path, args)
+    if converted.issues:
+        runnable = ",".join(converted.supported)
+        raise ConfigError([*converted.issues, Issue("", "these streams cannot run", f"run the others with --resources {runnable}")])
+    return LoadedConfig(with_base_url(converted.config, base_url), {}, Path(path))
+
+
+def cmd_validate_manifest(args: argparse.Namespace, console: Console) -> int:
+    """Which streams run, and every component that does not with its manifest path."""
+    from .airbyte.coverage import checked
+
+    converted = checked(_converted(args.config, args))
+    table = Table("stream", "runs", box=None)
+    for name, issues in converted.streams.items():
+        table.add_row(escape(name), "[green]yes[/]" if not issues else f"[red]no[/] ({len(issues)} problem{'s' if len(issues) != 1 else ''})")
+    console.print(f"{escape(args.config)}: {len(converted.supported)} of {len(converted.streams)} streams run with sluice", highlight=False)
+    console.print(table)
+    if converted.issues:
+        raise ConfigError(converted.issues)
+    return EXIT_OK
+
+
+def cmd_convert(args: argparse.Namespace, console: Console) -> int:
+    from .airbyte import convert, read_manifest
+    from .airbyte.export import read_config, references, to_yaml
+
+    manifest = read_manifest(Path(args.manifest))
+    config = read_config(args.airbyte_config, manifest) if args.airbyte_config else references(manifest)
+    text = to_yaml(convert(manifest, config), args.manifest)
+    if not args.output:
+        print(text, end="")
+        return EXIT_OK
+    Path(args.output).write_text(text)
+    console.print(f"[green]✓[/] wrote {escape(args.output)}", highlight=False)
     return EXIT_OK
 
 

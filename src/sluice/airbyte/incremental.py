@@ -56,13 +56,14 @@ def cursor_spec(cursor: Mapping[str, Any], where: Where, *, per_parent: bool) ->
     start = _start(cursor.get("start_datetime"), where, f"{at}.start_datetime")
     if start is None:
         return None
-    initial = format_datetime(start, formats[0])
+    initial = start if isinstance(start, str) else format_datetime(start, formats[0])
     spec: dict[str, Any] = {
         "cursor_path": str(where.static(cursor.get("cursor_field"), f"{at}.cursor_field")),
         "initial_value": int(initial) if formats[0] in ("%s", "%ms") else initial,
-        "convert": Reformat(formats, out_format),
         "on_cursor_value_missing": "include",
     }
+    if formats != (out_format,):  # the records' form is not the form sent: rewrite it
+        spec["convert"] = Reformat(formats, out_format)
     _options(cursor, where, spec)
     _bounds(cursor, where, spec)
     if per_parent and not cursor.get("global_substream_cursor"):
@@ -78,6 +79,8 @@ def _start(raw: Any, where: Where, at: str) -> Any:
     if text in (None, ""):
         where.problem(at, "is required (set it in the config)")
         return None
+    if isinstance(text, str) and text.startswith("${"):
+        return text  # `sluice convert` without a config: the file loader resolves the reference
     try:
         return parse_datetime(text, str(fmt) if fmt and "{{" not in str(fmt) else None)
     except ValueError:

@@ -8,13 +8,13 @@ from typing import Any
 
 from ..errors import ConfigError, Issue
 from .convert import Conversion, convert
-from .manifest import read_manifest
+from .manifest import Manifest, read_manifest
 
 
-def conversion(manifest: str | Path | Mapping[str, Any], config: Mapping[str, Any] | None = None,
+def conversion(manifest: str | Path | Mapping[str, Any] | Manifest, config: Mapping[str, Any] | None = None,
                streams: Collection[str] | None = None) -> Conversion:
     """The manifest in sluice's dialect, limited to `streams` (and the parents they need)."""
-    converted = convert(read_manifest(manifest), config or {})
+    converted = convert(manifest if isinstance(manifest, Manifest) else read_manifest(manifest), config or {})
     if streams is not None:
         unknown = sorted(set(streams) - set(converted.streams))
         if unknown:
