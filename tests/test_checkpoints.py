@@ -23,6 +23,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 import sluice
 from sluice import rest_api_source
 from sluice.checkpoint.driver import Resumed
+from sluice.engine.run import Engine
 
 PAGE = 10
 
@@ -119,7 +120,7 @@ def windowed(url: str, disposition: str = "append") -> dict[str, Any]:
     page_number = {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": None, "stop_after_empty_page": True}
     incremental = {"cursor_path": "day", "initial_value": "2024-01-01", "end_value": "2024-01-29", "window": "P1D",
                    "start_param": "from", "end_param": "to"}
-    return {"client": {"base_url": url, "paginator": page_number},
+    return {"client": {"base_url": url, "paginator": page_number, "max_concurrency": 2},
             "resources": [{"name": "events", "primary_key": "id", "write_disposition": disposition,
                            "endpoint": {"path": "events", "data_selector": "data", "incremental": incremental}}]}
 
@@ -147,7 +148,32 @@ def reference(config: dict[str, Any], directory: Path) -> dict[str, Counter[tupl
     return rows(directory)
 
 
-def crash_then_resume(mock: Mock, config: dict[str, Any], directory: Path, fail_after: int, every: int) -> dict[str, Any]:
+class Pauses:
+    """At each checkpoint of a run: requests made so far, and pages fetched but held behind the
+    head of their resource's order (not in the slice: the frontier restarts them)."""
+
+    def __init__(self, mock: Mock, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.seen: list[tuple[int, int]] = []
+        self.last: tuple[int, int] | None = None  # the failed run's last checkpoint
+        original = Engine.snapshot
+
+        def snapshot(engine: Engine) -> Any:
+            held = sum(len(slot.pages) for seq in engine._sequences.values() for slot in seq.slots())
+            self.seen.append((len(mock.log), held))
+            return original(engine)
+
+        monkeypatch.setattr(Engine, "snapshot", snapshot)
+
+    def bound(self, clean: int, resources: int) -> int:
+        """Requests a rerun may make: what the run fetched after its last checkpoint, the pages
+        it held back then, and one page per resource for a chain resumed with `skip`."""
+        assert self.last is not None
+        made, held = self.last
+        return clean - made + held + resources
+
+
+def crash_then_resume(mock: Mock, config: dict[str, Any], directory: Path, fail_after: int, every: int,
+                      pauses: Pauses | None = None) -> dict[str, Any]:
     """A checkpointed run that dies (every request after `fail_after` fails), then a rerun."""
     directory.mkdir()
     mock.log.clear()
@@ -155,6 +181,8 @@ def crash_then_resume(mock: Mock, config: dict[str, Any], directory: Path, fail_
     with pytest.raises(PipelineStepFailed):
         sluice.run(pipeline(directory), rest_api_source(config), checkpoint_every=every)
     mock.fail_after = None
+    if pauses is not None and pauses.seen:
+        pauses.last = pauses.seen[-1]
     failed = len(mock.log)
     mock.log.clear()
     seen: list[Resumed] = []
@@ -172,3 +200,46 @@ def test_flat_resume_after_failure_loads_every_row_once(mock: Mock, tmp_path: Pa
     assert out["resumed"] and out["resumed"][0].records >= 30
     # the rerun fetches from the last checkpoint: 20 pages in all, at least 3 committed
     assert out["requests"] <= 20 - 3 + 1
+
+
+@pytest.mark.parametrize("disposition", ["append", "merge"])
+def test_fan_out_resume_restarts_open_children_and_waiting_parents(mock: Mock, tmp_path: Path, disposition: str,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    config = fan_out(mock.url, disposition)
+    expected = reference(config, tmp_path / "ref")
+    clean = len(mock.log)
+    pauses = Pauses(mock, monkeypatch)
+    out = crash_then_resume(mock, config, tmp_path / "run", fail_after=clean // 2, every=10, pauses=pauses)
+    assert out["rows"] == expected
+    assert out["resumed"] and out["resumed"][0].open_chains >= 1
+    assert out["requests"] <= pauses.bound(clean, 2) < clean  # what the checkpoints committed is not fetched again
+
+
+@pytest.mark.parametrize("disposition", ["append", "merge"])
+def test_windowed_resume_skips_finished_windows(mock: Mock, tmp_path: Path, disposition: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    config = windowed(mock.url, disposition)
+    expected = reference(config, tmp_path / "ref")
+    clean = len(mock.log)
+    pauses = Pauses(mock, monkeypatch)
+    out = crash_then_resume(mock, config, tmp_path / "run", fail_after=clean * 3 // 4, every=8, pauses=pauses)
+    assert out["rows"] == expected
+    assert out["requests"] <= pauses.bound(clean, 1) < clean
+
+
+def test_incremental_unsorted_api_loses_nothing_across_slices(mock: Mock, tmp_path: Path) -> None:
+    """The cursor of the first slice is past records the second slice brings (the API does not
+    sort by it): dlt filters every slice from the run's start, not from the last slice's end."""
+    config = flat(mock.url, "append", incremental=True)
+    expected = reference(config, tmp_path / "ref")
+    assert sum(expected["items"].values()) == mock.items
+    directory = tmp_path / "sliced"
+    directory.mkdir()
+    result = sluice.run(pipeline(directory), rest_api_source(config), checkpoint_every=30)
+    assert result.slices >= 5
+    assert rows(directory) == expected
+    out = crash_then_resume(mock, config, tmp_path / "crashed", fail_after=9, every=30)
+    assert out["rows"] == expected
+    state = pipeline(tmp_path / "crashed").state["sources"]["rest_api"]
+    assert "sluice_checkpoint" not in state  # a finished run leaves no frontier
+    assert state["resources"]["items"]["incremental"]["updated"]["last_value"] == max(mock.item(i)["updated"] for i in range(mock.items))

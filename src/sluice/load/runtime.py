@@ -101,11 +101,15 @@ class Run:
         self._task: asyncio.Task[Any] | None = None
         self.engine: Engine | None = None
         self._sink = _Slices(self)
-        self._next_slice = threading.Event()  # set by the first pull of the next slice
+        # dlt calls every resource function of an extraction before its first pull: a call while
+        # paused is the next slice's (a first pull while paused may still be the current one's).
+        self._next_slice = False
         self._ended = False  # the engine thread is over
 
     def register(self, name: str, incremental: Callable[[], Mapping[str, Any]]) -> None:
-        self._incremental_getters[name] = incremental
+        with self._lock:
+            self._incremental_getters[name] = incremental
+            self._next_slice = self._next_slice or self.paused
 
     def stream(self, name: str) -> Generator[list[Any], None, None]:
         """The records of one resource, in pages coalesced up to MAX_RECORDS_PER_ITEM."""
@@ -134,7 +138,7 @@ class Run:
     def start(self) -> None:
         with self._lock:
             if self.started:
-                if self.paused and not self._next_slice.is_set():
+                if self.paused and self._next_slice:
                     self._resume_slice()
                 return
             self.started = True
@@ -148,7 +152,7 @@ class Run:
 
     def _resume_slice(self) -> None:
         """The next slice's first pull: a new bridge for it, and the paused engine goes on."""
-        self._next_slice.set()
+        self._next_slice = False
         self.slices += 1
         self.paused = False
         self.frontier = None
@@ -172,7 +176,6 @@ class Run:
             self.engine.proceed()
             return
         self.frontier = snapshot
-        self._next_slice.clear()
         self.paused = True
         self._bridge.finish_all()
 
