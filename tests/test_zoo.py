@@ -51,3 +51,18 @@ def test_the_comparison_sees_differences() -> None:
     page = Sent("GET", "/c/items?b=2&a=1", {}, b"")
     assert request_problems(CASES["github_issues"], [page, Sent("GET", "/c/items?a=2", {}, b"")], [page, Sent("GET", "/c/items?a=1&b=2", {}, b"")]) == [
         "sluice sent 2x: GET /c/items ?{'a': '1', 'b': '2'}", "request only dlt sent: GET /c/items ?{'a': '2'}"]
+
+
+AUTHED = [c for c in CASES.values() if "auth" in c.config.get("client", {}) and c.config["client"]["auth"]["type"] != "oauth2_client_credentials"]
+
+
+@pytest.mark.parametrize("case", AUTHED, ids=[c.name for c in AUTHED])
+def test_mocks_refuse_a_request_without_credentials(case: Case) -> None:
+    """A mock that checks its auth is what makes an auth difference show up as a failed run."""
+    from multidict import CIMultiDict
+    from zoo.kit import Reply, Req
+
+    endpoint = case.config["resources"][0]["endpoint"]
+    path = endpoint if isinstance(endpoint, str) else endpoint["path"]
+    reply = case.handler(Req("GET", path, (), CIMultiDict(), b'{"page_size": 1}', "http://127.0.0.1:1/x/"))
+    assert (isinstance(reply, Reply) and reply.status in (401, 403)) or reply == {"ok": False, "error": "not_authed"}

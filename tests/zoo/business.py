@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from .kit import Reply, Req, basic, case, chunk, denied, link, page_of, people
+from .kit import Reply, Req, basic, bearer, case, chunk, denied, link, page_of, people
 
 BEARER = "zoo-bearer-token"
 
 
 def _bearer(req: Req, token: str = BEARER) -> bool:
-    return req.headers.get("Authorization") == f"Bearer {token}"
+    return bearer(req, token)
 
 
 TICKETS = people(24, 3, subject=lambda i, rng: f"Printer on fire #{i}", tags=lambda i, rng: rng.sample(["vip", "bug", "sales"], i % 3),
@@ -269,6 +269,8 @@ def _epoch(value: str) -> int:
                   "data_selector": "tickets", "paginator": "single_page",
                   "incremental": {"cursor_path": "updated_at", "initial_value": "2023-11-08T00:00:00Z", "convert": _epoch}}}]})
 def zendesk_incremental_convert(req: Req) -> Any:
+    if not _bearer(req):
+        return denied()
     since = req.arg("start_time", "")
     if not since.isdigit():
         return Reply({"error": "InvalidValue", "description": f"start_time must be an integer: {since}"}, 400)
@@ -441,8 +443,7 @@ POSTS = [{"id": i, "date": f"2024-03-{1 + i % 28:02d}T10:00:00", "slug": f"post-
       config={"resources": [{"name": "posts", "endpoint": {
           "path": "wp-json/wp/v2/posts", "params": {"per_page": 10},
           "paginator": {"type": "page_number", "base_page": 1, "total_path": None},
-          "response_actions": [{"status_code": 400, "action": "ignore"}]}}]},
-      sluice_fewer="sluice ends a page_number chain without total on a short page (docs/migrating-from-dlt.md)")
+          "response_actions": [{"status_code": 400, "action": "ignore"}]}}]})
 def wordpress_posts(req: Req) -> Any:
     page, size = req.int_arg("page", 1), req.int_arg("per_page", 10)
     pages = -(-len(POSTS) // size)

@@ -110,14 +110,19 @@ def _one_table(theirs: Table, ours: Table) -> list[str]:
 
 
 def request_problems(case: Case, theirs: list[Sent], ours: list[Sent]) -> list[str]:
-    """No request twice from sluice; the same set as dlt's (a subset where sluice may stop earlier)."""
+    """No request twice from sluice; the same set as dlt's, less exactly the case's documented `dlt_only`."""
     counts = Counter(sent.key() for sent in ours)
     problems = [f"sluice sent {n}x: {_show(key)}" for key, n in counts.items() if n > 1]
     dlt_keys, our_keys = {s.key() for s in theirs}, set(counts)
+    expected = {_expected(case, line) for line in case.dlt_only}
     problems += [f"request only sluice sent: {_show(key)}" for key in sorted(our_keys - dlt_keys)]
-    if not case.sluice_fewer:
-        problems += [f"request only dlt sent: {_show(key)}" for key in sorted(dlt_keys - our_keys)]
-    return problems
+    problems += [f"request only dlt sent: {_show(key)}" for key in sorted(dlt_keys - our_keys - expected)]
+    return problems + [f"expected dlt alone to send: {_show(key)}" for key in sorted(expected - (dlt_keys - our_keys))]
+
+
+def _expected(case: Case, line: str) -> tuple[str, str, tuple[tuple[str, str], ...], str]:
+    method, target = line.split(" ", 1)
+    return Sent(method, f"/{case.name}/{target}", {}, b"").key()
 
 
 def _show(key: tuple[str, str, tuple[tuple[str, str], ...], str]) -> str:

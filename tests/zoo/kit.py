@@ -88,7 +88,7 @@ class Case:
     handler: Handler
     config: dict[str, Any]
     notes: str
-    sluice_fewer: str = ""  # a documented improvement lets sluice stop earlier: why
+    dlt_only: tuple[str, ...] = ()  # "GET path?query" (below the mount) only dlt sends: a documented improvement
     xfail: str = ""  # "issue 9 item N: cause" while sluice still differs
 
 
@@ -96,11 +96,11 @@ CASES: dict[str, Case] = {}
 MAX_REQUESTS = 200  # per case and run; every case needs far fewer
 
 
-def case(config: dict[str, Any], notes: str, *, sluice_fewer: str = "", xfail: str = "") -> Callable[[Handler], Handler]:
+def case(config: dict[str, Any], notes: str, *, dlt_only: tuple[str, ...] = (), xfail: str = "") -> Callable[[Handler], Handler]:
     """Register the decorated handler as a zoo case named after the function."""
     def register(handler: Handler) -> Handler:
         assert handler.__name__ not in CASES, f"duplicate zoo case {handler.__name__}"
-        CASES[handler.__name__] = Case(handler.__name__, handler, config, notes, sluice_fewer, xfail)
+        CASES[handler.__name__] = Case(handler.__name__, handler, config, notes, dlt_only, xfail)
         return handler
     return register
 
@@ -172,6 +172,10 @@ def page_of(rows: list[Any], page: int, size: int, base: int = 1) -> list[Any]:
 
 def link(url: str, rel: str) -> str:
     return f'<{url}>; rel="{rel}"'
+
+
+def bearer(req: Req, token: str) -> bool:
+    return req.headers.get("Authorization") == f"Bearer {token}"
 
 
 def basic(user: str, password: str) -> str:

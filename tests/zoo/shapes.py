@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .kit import Reply, Req, case, chunk, denied, page_of, people
+from .kit import Reply, Req, basic, bearer, case, chunk, denied, page_of, people
 
 ROWS = people(23, 8, tier=lambda i, rng: rng.choice(["gold", "silver"]))
 
@@ -20,7 +20,7 @@ def _window(req: Req, default: int = 10) -> tuple[int, int]:
 @case(notes="Spotify: href/items/limit/next/offset/previous/total, no paginator configured: auto finds `next`",
       config={"client": {"auth": {"type": "bearer", "token": "BQzoo"}}, "resources": [{"name": "playlists", "endpoint": "v1/me/playlists"}]})
 def spotify_auto(req: Req) -> Any:
-    if req.headers.get("Authorization") != "Bearer BQzoo":
+    if not bearer(req, "BQzoo"):
         return denied()
     start, size = _window(req)
     return {"href": req.base, "items": chunk(ROWS, start, size), "limit": size, "next": _next(req, "v1/me/playlists", start, size),
@@ -156,6 +156,8 @@ def json_body_int_placeholder(req: Req) -> Any:
                   "path": "graphql", "method": "POST", "paginator": "single_page", "data_selector": "data.viewer.repositories.nodes",
                   "json": {"query": "query {{ viewer {{ repositories(first: 10) {{ nodes {{ name stargazerCount }} }} }} }}"}}}]})
 def github_graphql(req: Req) -> Any:
+    if not bearer(req, "ghp_gql"):
+        return denied()
     query = req.json()["query"]
     if "{{" in query:
         return Reply({"errors": [{"message": "Parse error on \"{\""}]}, 400)
@@ -205,6 +207,8 @@ ORDERS = [{"id": 700 + i, "status": "processing", "total": f"{10 * i}.50", "pric
                                                             "paginator": {"type": "page_number", "base_page": 1, "total_path": None,
                                                                           "maximum_page": 3}}}]})
 def woocommerce_orders(req: Req) -> Any:
+    if req.headers.get("Authorization") != basic("ck_zoo", "cs_zoo"):
+        return denied()
     return page_of(ORDERS, req.int_arg("page", 1), req.int_arg("per_page", 10))
 
 
@@ -231,7 +235,7 @@ def oauth2_client_credentials(req: Req) -> Any:
         if form.get("client_id") != "cid-zoo" or form.get("client_secret") != "csecret-zoo" or form.get("grant_type") != "client_credentials":
             return Reply({"error": "invalid_client"}, 401)
         return {"access_token": "BQ-oauth-zoo", "token_type": "Bearer", "expires_in": 3600}
-    if req.headers.get("Authorization") != "Bearer BQ-oauth-zoo":
+    if not bearer(req, "BQ-oauth-zoo"):
         return denied()
     return {"artists": [{"id": f"0TnOYISbd1XYRBk9myaseg{i}", "name": f"Artist {i}", "genres": ["pop"][: i % 2], "popularity": 50 + i}
                         for i in range(5)]}
@@ -264,6 +268,8 @@ FILES = [{"kind": "drive#file", "id": f"1a2b{i}", "name": f"doc {i}.txt", "mimeT
                   "path": "drive/v3/files", "params": {"pageSize": 5, "fields": "nextPageToken, files(id, name)"}, "data_selector": "files",
                   "paginator": {"type": "cursor", "cursor_path": "nextPageToken", "cursor_param": "pageToken"}}}]})
 def google_drive_files(req: Req) -> Any:
+    if not bearer(req, "ya29.zoo"):
+        return denied()
     start = int(req.arg("pageToken", "~!!~0")[4:])
     rows = chunk(FILES, start, 5)
     body: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": False}
