@@ -9,6 +9,7 @@ record, and a windowed resource; `fail_after` makes every request after the n-th
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,66 @@ def test_incremental_unsorted_api_loses_nothing_across_slices(mock: Mock, tmp_pa
     state = pipeline(tmp_path / "crashed").state["sources"]["rest_api"]
     assert "sluice_checkpoint" not in state  # a finished run leaves no frontier
     assert state["resources"]["items"]["incremental"]["updated"]["last_value"] == max(mock.item(i)["updated"] for i in range(mock.items))
+
+
+def test_cli_resumes_after_a_failed_run_and_fresh_discards_the_frontier(mock: Mock, tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from sluice.cli import main
+
+    config = tmp_path / "items.json"
+    config.write_text(json.dumps(flat(mock.url, "merge")))
+    common = ["run", str(config), "--pipeline-name", "cp", "--dataset-name", "d", "--duckdb-file", str(tmp_path / "cp.duckdb"),
+              "--pipelines-dir", str(tmp_path / "pipelines"), "--checkpoint-every", "30"]
+    mock.fail_after = 12
+    assert main(common) == 1
+    mock.fail_after = None
+    mock.log.clear()
+    capsys.readouterr()
+    assert main(common) == 0
+    assert "resuming cp: 1 open chains, 120 records already loaded" in capsys.readouterr().err
+    assert len(mock.log) == 8  # pages 13-20: the 12 before the last checkpoint are not fetched again
+    assert sum(rows(tmp_path)["items"].values()) == mock.items
+    mock.fail_after = 12
+    assert main(common) == 1  # leaves a frontier behind
+    mock.fail_after = None
+    mock.log.clear()
+    capsys.readouterr()
+    assert main([*common, "--fresh"]) == 0
+    assert "resuming" not in capsys.readouterr().err
+    assert len(mock.log) == 20
+    assert sum(rows(tmp_path)["items"].values()) == mock.items
+
+
+def test_frontier_holds_no_secret_and_a_changed_resource_starts_fresh(mock: Mock, tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    config = flat(mock.url, "merge")
+    config["resources"][0]["endpoint"]["params"] = {"key": "tok-5ecret-value-123"}
+    config["client"]["auth"] = {"type": "bearer", "token": "bearer-5ecret-456"}
+    mock.fail_after = 12
+    with pytest.raises(PipelineStepFailed):
+        sluice.run(pipeline(tmp_path), rest_api_source(config), checkpoint_every=30)
+    mock.fail_after = None
+    state = pipeline(tmp_path).state
+    text = json.dumps(state["sources"], default=str)
+    assert "sluice_checkpoint" in text and "5ecret" not in text
+    mock.log.clear()
+    assert sluice.run(pipeline(tmp_path), rest_api_source(config), checkpoint_every=30).resumed is not None
+    assert all("key=tok-5ecret-value-123" in line for line in mock.log)  # the secret param is put back
+    mock.fail_after = 12
+    with pytest.raises(PipelineStepFailed):
+        sluice.run(pipeline(tmp_path), rest_api_source(config), checkpoint_every=30)
+    mock.fail_after = None
+    mock.log.clear()
+    config["resources"][0]["endpoint"]["params"] = {"key": "tok-5ecret-value-123", "extra": "1"}
+    with caplog.at_level("WARNING", logger="sluice"):
+        sluice.run(pipeline(tmp_path), rest_api_source(config), checkpoint_every=30)
+    assert "resource 'items': its configuration changed since the checkpoint: starting it fresh" in caplog.text
+    assert len(mock.log) == 20
+    assert sum(rows(tmp_path)["items"].values()) == mock.items
+
+
+def test_plain_pipeline_run_stays_all_or_nothing(mock: Mock, tmp_path: Path) -> None:
+    mock.fail_after = 12
+    with pytest.raises(PipelineStepFailed):
+        pipeline(tmp_path).run(rest_api_source(flat(mock.url)))
+    assert "sources" not in pipeline(tmp_path).state  # nothing committed, no frontier

@@ -146,6 +146,11 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-retry-delay", type=float, help="cap every wait before a retry (seconds)")
     p.add_argument("--max-pages", type=int, help="safety cap of pages per chain")
     p.add_argument("--summary-json", metavar="FILE", help="write the run summary as JSON to FILE (also when the run fails)")
+    p.add_argument("--checkpoint-every", type=int, default=50_000, metavar="N",
+                   help="commit a checkpoint every N records (default 50000; 0: off, all or nothing)")
+    p.add_argument("--checkpoint-seconds", type=float, default=300.0, metavar="S",
+                   help="... or every S seconds, whichever comes first (default 300)")
+    p.add_argument("--fresh", action="store_true", help="discard the last checkpoint's frontier: start the run from the beginning")
 
 
 # -- validate ----------------------------------------------------------------------------------
@@ -284,11 +289,23 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         duckdb_memory_limit=None if args.duckdb_memory_limit in ("0", "none") else args.duckdb_memory_limit,
     )
     options = RunOptions(max_pages=args.max_pages, max_retry_delay=args.max_retry_delay)
-    return execute(loaded, target, options, args, console, f"sluice run {name}")
+    checkpoints = runner.Checkpointing(args.checkpoint_every, args.checkpoint_seconds, args.fresh, _announce(args))
+    return execute(loaded, target, options, args, console, f"sluice run {name}", checkpoints)
+
+
+def _announce(args: argparse.Namespace) -> Any:
+    def announce(resumed: Any) -> None:
+        if args.log_format == "json":
+            log.info("%s", resumed, extra={"fields": {"event": "run_resumed", "open_chains": resumed.open_chains,
+                                                      "records_loaded": resumed.records}})
+        else:
+            Console(stderr=True).print(str(resumed), highlight=False)
+
+    return announce
 
 
 def execute(loaded: LoadedConfig, target: Any, options: RunOptions, args: argparse.Namespace, console: Console,
-            title: str) -> int:
+            title: str, checkpoints: Any = None) -> int:
     """Run with progress, then the summary (table, JSON line, --summary-json); shared with demo."""
     from . import runner
     from .progress import watcher
@@ -296,7 +313,7 @@ def execute(loaded: LoadedConfig, target: Any, options: RunOptions, args: argpar
     seen = _Seen(watcher(args.log_format, console, title))
     with _Signals() as signals:
         try:
-            result = runner.run(loaded, target, options, seen.watch)
+            result = runner.run(loaded, target, options, seen.watch, checkpoints)
         except SluiceError as exc:
             if getattr(args, "summary_json", None):
                 _write_failed_summary(args.summary_json, exc, seen.source)
@@ -386,7 +403,7 @@ def _finish(result: Any, args: argparse.Namespace, console: Console, title: str,
 
 def _report_interruption(signum: int) -> None:
     Console(stderr=True).print(f"[bold yellow]interrupted[/] by {signal.Signals(signum).name}: dlt's pipeline state is "
-                               "intact (nothing committed half-way); run again to finish", highlight=False)
+                               "intact (nothing committed half-way, checkpoints kept); run again to resume", highlight=False)
 
 
 def _write_failed_summary(path: str, exc: BaseException, source: Any) -> None:

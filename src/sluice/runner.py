@@ -56,11 +56,24 @@ def build(loaded: LoadedConfig, options: RunOptions) -> Any:
 Watch = Callable[[Any], AbstractContextManager[Any]]
 
 
-def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None, watch: Watch | None = None) -> RunResult:
+@dataclass(frozen=True)
+class Checkpointing:
+    """`sluice run`'s checkpoints (docs/checkpoints.md): every `every` records or `seconds`,
+    whichever first; `every=0` turns them off. `announce` hears `resuming <pipeline>: ...`."""
+
+    every: int = 50_000
+    seconds: float = 300.0
+    fresh: bool = False
+    announce: Callable[[Any], None] | None = None
+
+
+def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None, watch: Watch | None = None,
+        checkpoints: Checkpointing | None = None) -> RunResult:
     """Parse, build, extract, normalize and load; raises ConfigError or the run's error.
 
     `watch(source)` is entered around dlt's run, e.g. a live progress display reading
-    `source.sluice_runtime.runs[-1].stats` from another thread."""
+    `source.sluice_runtime.runs[-1].stats` from another thread. With `checkpoints`, the run is
+    committed in slices and resumes from the pipeline's last checkpoint."""
     import dlt
 
     source = build(loaded, options or RunOptions())
@@ -76,7 +89,7 @@ def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None,
     started = time.monotonic()
     try:
         with watch(source) if watch else nullcontext():
-            info = pipeline.run(source)
+            info, rows = _load(pipeline, source, checkpoints)
     except BaseException as exc:
         if (signum := interruption(exc)) is not None:
             stop_engines(source)
@@ -86,10 +99,21 @@ def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None,
             raise unwrap(exc) from None
         raise
     stats = _stats(source)
-    trace = pipeline.last_trace
-    rows = dict(trace.last_normalize_info.row_counts) if trace and trace.last_normalize_info else {}
-    rows = {t: n for t, n in rows.items() if not t.startswith("_dlt")}
     return RunResult(pipeline, stats, rows, _table_resources(pipeline), time.monotonic() - started, info)
+
+
+def _load(pipeline: Any, source: Any, checkpoints: Checkpointing | None) -> tuple[Any, dict[str, int]]:
+    """dlt's run (one load, or checkpointed slices): the last load info and the rows per table."""
+    if checkpoints is None:
+        info = pipeline.run(source)
+        trace = pipeline.last_trace
+        rows = dict(trace.last_normalize_info.row_counts) if trace and trace.last_normalize_info else {}
+        return info, {t: n for t, n in rows.items() if not t.startswith("_dlt")}
+    from .checkpoint.driver import run as run_checkpointed
+
+    result = run_checkpointed(pipeline, source, checkpoint_every=checkpoints.every, checkpoint_seconds=checkpoints.seconds,
+                              fresh=checkpoints.fresh, on_resume=checkpoints.announce)
+    return result.load_info[-1] if result.load_info else None, result.row_counts
 
 
 def _select(source: Any, names: tuple[str, ...]) -> None:

@@ -48,16 +48,14 @@ def run(pipeline: Any, source: Any, *, checkpoint_every: int = 50_000, checkpoin
     if runtime is None:
         raise TypeError("sluice.run takes a source made by sluice.rest_api_source")
     result = CheckpointResult()
-    if checkpoint_every <= 0:
-        _slice(pipeline, source, result)
-        return result
     if pipeline.has_pending_data:  # a slice extracted, not loaded yet: its frontier is the state's
         result.load_info.append(pipeline.run())
-    resume, origins = _plan(pipeline, source, runtime.spec, fresh, result)
+    # Off (0): one all-or-nothing load, which still clears an earlier run's frontier when it commits.
+    resume, origins = _plan(pipeline, source, runtime.spec, fresh or checkpoint_every <= 0, result)
     if result.resumed is not None and on_resume is not None:
         on_resume(result.resumed)
     base = result.resumed.records if result.resumed else 0
-    runtime.checkpoints = Checkpoints(checkpoint_every, checkpoint_seconds, _writer(runtime.spec, base), resume, origins)
+    runtime.checkpoints = Checkpoints(max(checkpoint_every, 0), checkpoint_seconds, _writer(runtime.spec, base), resume, origins)
     try:
         with _appending(source, runtime.spec, from_start=resume is not None) as appending:
             while True:

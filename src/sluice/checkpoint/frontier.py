@@ -28,6 +28,10 @@ class ChainPoint:
     window: tuple[Any, Any] | None = None
     request: PageRequest | None = None  # None: start the chain from its first request
     skip: bool = False  # the request's page already went to dlt: refetch it for the paginator only
+    # The chain's first request, rendered from the configuration: the params it already has are
+    # not stored (a resumed chain renders them again), only what the paginator changed.
+    first: PageRequest | None = field(default=None, compare=False)
+    extends_first: bool = False
 
 
 @dataclass
@@ -53,9 +57,10 @@ def from_state(state: Mapping[str, Any], secrets: tuple[str, ...]) -> Snapshot:
 
 def _point_state(point: ChainPoint, secrets: tuple[str, ...]) -> dict[str, Any]:
     request = point.request
+    params, extends = _own_params(request, point.first)
     saved = None if request is None else {
-        "method": request.method, "url": request.url, "params": dict(request.params), "json": request.json,
-        "data": request.data, "state": dict(request.state),
+        "method": request.method, "url": request.url, "params": params, "json": request.json,
+        "data": request.data, "state": dict(request.state), "extends_first": extends,
     }
     window = list(point.window) if point.window is not None else None
     masked: dict[str, Any] = _masked({"resource": point.resource, "parent": point.parent, "window": window, "request": saved,
@@ -69,7 +74,21 @@ def _point(state: Mapping[str, Any], secrets: tuple[str, ...]) -> ChainPoint:
     request = None if saved is None else PageRequest(
         saved["method"], saved["url"], freeze(saved["params"]), json=saved["json"], data=saved["data"], state=freeze(saved["state"]))
     bounds = (window[0], window[1]) if window else None
-    return ChainPoint(state["resource"], state.get("parent"), bounds, request, bool(state.get("skip")))
+    extends = bool(saved and saved.get("extends_first"))
+    return ChainPoint(state["resource"], state.get("parent"), bounds, request, bool(state.get("skip")), extends_first=extends)
+
+
+def _own_params(request: PageRequest | None, first: PageRequest | None) -> tuple[dict[str, Any], bool]:
+    """The request's params less those it shares with the chain's first request, and whether it
+    has all of them (else every param is stored)."""
+    if request is None:
+        return {}, False
+    if first is None or any(request.params.get(k, _MISSING) != v for k, v in first.params.items()):
+        return dict(request.params), False
+    return {k: v for k, v in request.params.items() if k not in first.params}, True
+
+
+_MISSING = object()
 
 
 def _masked(value: Any, secrets: tuple[str, ...]) -> Any:

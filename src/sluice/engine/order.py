@@ -31,7 +31,7 @@ class Slot:
     page not yet released (each buffered page keeps the request that made it), else `next`,
     the request the chain is about to make (None: its first request)."""
 
-    __slots__ = ("closed", "next", "pages", "parent", "released", "room", "window")
+    __slots__ = ("closed", "first", "next", "pages", "parent", "released", "room", "window")
 
     def __init__(self, parent: Any, window: Any = None) -> None:
         self.parent = parent
@@ -39,6 +39,7 @@ class Slot:
         self.pages: deque[tuple[list[Any], Any]] = deque()
         self.closed = False
         self.next: Any = None
+        self.first: Any = None  # the chain's first request, as the configuration renders it
         self.released: Any = None  # the request of the page released last
         self.room = asyncio.Event()
         self.room.set()

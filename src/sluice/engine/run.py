@@ -151,7 +151,7 @@ class Engine:
                 for slot in self._sequences[resource.name].slots():
                     is_open, request, skip = slot.restart()
                     if is_open:
-                        chains.append(ChainPoint(resource.name, slot.parent, _bounds(slot.window), request, skip))
+                        chains.append(ChainPoint(resource.name, slot.parent, _bounds(slot.window), request, skip, slot.first))
         for starts in self._starts.values():
             chains += [ChainPoint(child.name, record, _bounds(window)) for child, record, window in starts]
         return Snapshot(chains, dict(self._walks), set(self.needed))
@@ -320,9 +320,9 @@ class Engine:
         context = self._context(resource, chain.slot.parent, chain.window)
         paginator = resource.endpoint.paginator or AutoPaginator()
         request: PageRequest | None = paginator.first(first_request(self.source, resource, context))
+        chain.slot.first = request
         if chain.resume is not None and chain.resume.request is not None and request is not None:
-            # headers are never stored: rendered again, as the chain's first request has them
-            request = replace(chain.resume.request, headers=request.headers)
+            request = _resumed_request(chain.resume, request)
         while request is not None:
             chain.slot.next = request
             await self._gated()
@@ -545,6 +545,14 @@ async def _cancel(window: deque[tuple[PageRequest, asyncio.Task[Exchange]]]) -> 
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     return sum(1 for r in results if not isinstance(r, asyncio.CancelledError))
+
+
+def _resumed_request(point: ChainPoint, first: PageRequest) -> PageRequest:
+    """A checkpoint's request, completed from the chain's first request rendered again: its
+    headers (never stored) and the params it shared with it (see ChainPoint.first)."""
+    assert point.request is not None
+    saved = replace(point.request, headers=first.headers)
+    return saved.with_params(**{**first.params, **saved.params}) if point.extends_first else saved
 
 
 def _bounds(window: Window | None) -> tuple[Any, Any] | None:
