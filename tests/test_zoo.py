@@ -39,7 +39,7 @@ def test_the_zoo_is_big_enough() -> None:
 
 
 def test_the_comparison_sees_differences() -> None:
-    """The harness itself: a type, a row, a missing table, a repeated and a missing request are all reported."""
+    """The harness itself: a type, the column order, a row, a missing table, a repeated and a missing request are all reported."""
     from zoo.compare import Table, request_problems, table_problems
     from zoo.kit import Sent
 
@@ -48,6 +48,8 @@ def test_the_comparison_sees_differences() -> None:
     problems = "\n".join(table_problems(theirs, ours))
     assert "dlt only ['t__kids']" in problems and "column v: dlt double, sluice text" in problems
     assert "dlt only:    {'id': 2}" in problems and "sluice only: {'id': 3}" in problems
+    reordered = table_problems({"t": Table({"id": "bigint", "v": "text"}, [])}, {"t": Table({"v": "text", "id": "bigint"}, [])})
+    assert reordered == ["table t: column order: dlt ['id', 'v'], sluice ['v', 'id']"]
     page = Sent("GET", "/c/items?b=2&a=1", {}, b"")
     assert request_problems(CASES["github_issues"], [page, Sent("GET", "/c/items?a=2", {}, b"")], [page, Sent("GET", "/c/items?a=1&b=2", {}, b"")]) == [
         "sluice sent 2x: GET /c/items ?{'a': '1', 'b': '2'}", "request only dlt sent: GET /c/items ?{'a': '2'}"]

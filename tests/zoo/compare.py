@@ -19,7 +19,7 @@ DLT_IDS = ("_dlt_id", "_dlt_load_id", "_dlt_parent_id", "_dlt_root_id")
 
 @dataclass
 class Table:
-    types: dict[str, str]  # column -> dlt data type, from the pipeline's schema
+    types: dict[str, str]  # column -> dlt data type, from the pipeline's schema, in its order
     rows: list[str]  # repr of each row without dlt ids, sorted (order-free comparison)
 
     def digest(self) -> str:
@@ -99,6 +99,8 @@ def table_problems(theirs: dict[str, Table], ours: dict[str, Table]) -> list[str
 def _one_table(theirs: Table, ours: Table) -> list[str]:
     problems = [f"column {col}: dlt {theirs.types.get(col, '-')}, sluice {ours.types.get(col, '-')}"
                 for col in sorted(set(theirs.types) | set(ours.types)) if theirs.types.get(col) != ours.types.get(col)]
+    if not problems and list(theirs.types) != list(ours.types):  # dlt places columns first seen, first placed
+        problems.append(f"column order: dlt {list(theirs.types)}, sluice {list(ours.types)}")
     if len(theirs.rows) != len(ours.rows):
         problems.append(f"rows: dlt {len(theirs.rows)}, sluice {len(ours.rows)}")
     if theirs.digest() != ours.digest():
