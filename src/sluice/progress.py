@@ -161,7 +161,7 @@ def _warn(count: int) -> Text | str:
 
 def _footer(snapshot: Snapshot, stats: RunStats) -> Text:
     limit = snapshot.runtime.spec.http.max_concurrency
-    wait = sum(r.rate_limit_wait for r in stats.resources.values())
+    wait = stats.rate_limit_wait  # wall time: resources waiting at once count once
     return Text(f"{stats.requests:,} requests, {stats.in_flight}/{limit} in flight, {stats.retries:,} retries, "
                 f"{sum(r.records for r in stats.resources.values()):,} records, rate-limit waits {wait:.1f}s"
                 "   (· waiting, ⠋ fetching, ✓ done, ✗ failed)", style="dim")

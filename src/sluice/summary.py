@@ -79,7 +79,7 @@ def print_summary(result: RunResult, console: Console, title: str = "sluice run"
     if steps:
         console.print("  dlt: " + ", ".join(f"{step} {s:.2f}s" for step, s in steps.items())
                       + "; loaded = rows this run, in table = rows in the destination now", style="dim", highlight=False)
-    wait = sum(r.rate_limit_wait for r in result.stats.resources.values()) or result.stats.rate_limit_wait
+    wait = result.stats.rate_limit_wait  # wall time: resources waiting at once count once
     if wait >= 0.05:
         console.print(f"  requests waited {wait:.2f}s in all for the API's rate limit", style="yellow", highlight=False)
     for warning in result.stats.warnings:

@@ -151,6 +151,7 @@ class HttpClient:
         finally:
             waits.end()
             stats.rate_limit_wait = waits.seconds  # live, for the progress display; wall time, not a sum
+            self.stats.rate_limit_wait = self.pacer.waited  # the source's: resources waiting together count once
 
     def _resource_permits(self, endpoint: EndpointSpec, name: str) -> asyncio.Semaphore | contextlib.nullcontext[None]:
         if endpoint.max_concurrency is None:
