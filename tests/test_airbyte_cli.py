@@ -51,13 +51,13 @@ def test_run_a_manifest_and_its_conversion(files: Path, api, monkeypatch: pytest
 def test_validate_names_every_unsupported_component(files: Path, capsys: pytest.CaptureFixture[str]) -> None:
     raw = manifest(CHILDREN)
     raw["streams"][1]["retriever"]["decoder"] = {"type": "XmlDecoder"}
-    raw["streams"][0]["retriever"]["requester"]["authenticator"] = {"type": "SessionTokenAuthenticator"}
+    raw["streams"][0]["retriever"]["requester"]["authenticator"] = {"type": "CustomAuthenticator", "class_name": "x.Y"}
     (files / "bad.yaml").write_text(yaml.safe_dump(raw))
     code = main(["validate", str(files / "bad.yaml"), "--airbyte-config", str(files / "config.json")])
     out = capsys.readouterr().out
     assert code == 2
     assert "0 of 2 streams run" in out
-    assert "streams[0].retriever.requester.authenticator: SessionTokenAuthenticator is not supported" in out
+    assert "streams[0].retriever.requester.authenticator: CustomAuthenticator is not supported" in out
     assert "streams[1].retriever.decoder: XmlDecoder is not supported" in out
 
 

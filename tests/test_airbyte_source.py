@@ -13,6 +13,8 @@ import dlt
 import duckdb
 import pytest
 import yaml
+from aiohttp import web
+from apis import Server
 
 from sluice import ConfigError
 from sluice.airbyte import manifest_source
@@ -301,45 +303,74 @@ def test_unsupported_components_are_all_reported_before_any_request(api):
     assert api.log == []
 
 
-def test_oauth_refresh_token_grant(tmp_path):
-    from aiohttp import web
-    from apis import Server
-
-    forms: list[dict[str, str]] = []
-
-    async def token(request: web.Request) -> web.Response:
-        forms.append(dict(await request.post()))
-        return web.json_response({"token": "fresh", "ttl": 600})
+def login_api(path: str, answer: dict[str, Any], header: str, value: str, seen: list[Any]) -> Server:
+    """An API whose `path` (POST) hands out a credential and whose /data wants `header: value`."""
+    async def login(request: web.Request) -> web.Response:
+        seen.append((request.headers.get("Authorization"), dict(await request.post()) if request.content_type.endswith("form-urlencoded")
+                     else await request.json()))
+        return web.json_response(answer)
 
     async def data(request: web.Request) -> web.Response:
-        if request.headers.get("Authorization") != "Bearer fresh":
+        if request.headers.get(header) != value:
             return web.json_response({"error": "unauthorized"}, status=401)
         return web.json_response({"rows": [{"id": 1}, {"id": 2}]})
 
     app = web.Application()
-    app.router.add_post("/token", token)
+    app.router.add_post(path, login)
     app.router.add_get("/data", data)
-    streams = """
+    return Server(app)
+
+
+def authenticated(authenticator: str) -> str:
+    """One stream of /data (records at `rows`) with this authenticator (YAML, indented 10)."""
+    return f"""
     - type: DeclarativeStream
       name: rows
       retriever:
         type: SimpleRetriever
         requester:
           type: HttpRequester
-          url_base: "{{ config.base }}"
+          url_base: "{{{{ config.base }}}}"
           path: /data
           authenticator:
-            type: OAuthAuthenticator
-            token_refresh_endpoint: "{{ config.base }}/token"
-            client_id: "{{ config.client_id }}"
-            client_secret: "{{ config.client_secret }}"
-            refresh_token: "{{ config.refresh_token }}"
-            access_token_name: token
-            expires_in_name: ttl
-        record_selector: {extractor: {field_path: [rows]}}
+{textwrap.indent(textwrap.dedent(authenticator), " " * 12)}
+        record_selector: {{extractor: {{field_path: [rows]}}}}
     """
-    with Server(app) as server:
+
+
+def test_oauth_refresh_token_grant(tmp_path):
+    forms: list[Any] = []
+    streams = authenticated("""
+        type: OAuthAuthenticator
+        token_refresh_endpoint: "{{ config.base }}/token"
+        client_id: "{{ config.client_id }}"
+        client_secret: "{{ config.client_secret }}"
+        refresh_token: "{{ config.refresh_token }}"
+        access_token_name: token
+        expires_in_name: ttl
+    """)
+    with login_api("/token", {"token": "fresh", "ttl": 600}, "Authorization", "Bearer fresh", forms) as server:
         config = {"base": server.url, "client_id": "cid", "client_secret": "cs", "refresh_token": "r1"}
         file = run(manifest_source(manifest(streams), config), tmp_path)
     assert ids(file, "rows") == [1, 2]
-    assert forms == [{"grant_type": "refresh_token", "client_id": "cid", "client_secret": "cs", "refresh_token": "r1"}]
+    assert forms == [(None, {"grant_type": "refresh_token", "client_id": "cid", "client_secret": "cs", "refresh_token": "r1"})]
+
+
+def test_session_token_login(tmp_path):
+    logins: list[Any] = []
+    streams = authenticated("""
+        type: SessionTokenAuthenticator
+        login_requester:
+          url_base: "{{ config.base }}"
+          path: login
+          http_method: POST
+          authenticator: {type: BasicHttpAuthenticator, username: u, password: "{{ config.token }}"}
+          request_body_json: {user: u}
+        session_token_path: [auth, token]
+        expiration_duration: PT1H
+        request_authentication: {type: ApiKey, inject_into: {type: RequestOption, inject_into: header, field_name: X-Session}}
+    """)
+    with login_api("/login", {"auth": {"token": "t1"}}, "X-Session", "t1", logins) as server:
+        file = run(manifest_source(manifest(streams), {"base": server.url, "token": "pw"}), tmp_path)
+    assert ids(file, "rows") == [1, 2]
+    assert logins == [("Basic dTpwdw==", {"user": "u"})]

@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import Issue
 from ..templates import TemplateError
@@ -185,11 +186,13 @@ def _resource(stream: Mapping[str, Any], where: Where, routers: list[Mapping[str
         resource["primary_key"] = key
     schema = stream.get("schema_loader") or {}
     if schema.get("type") == "InlineSchemaLoader" and isinstance(schema.get("schema"), Mapping):
-        resource["json_schema"] = schema["schema"]
+        resource["json_schema"] = _schema(schema["schema"])
     cursor = stream.get("incremental_sync")
     if cursor:
         spec = cursor_spec(cursor, where, per_parent=parent is not None)
         if spec:
+            for option, placeholder in spec.pop("_placed", []):
+                _inject(endpoint, option, placeholder, where, "incremental_sync")
             endpoint["incremental"] = spec
     _steps(resource, stream, retriever, where, parent)
     if where.partition_option is not None:
@@ -206,8 +209,12 @@ def _endpoint(retriever: Mapping[str, Any], where: Where) -> dict[str, Any]:
         where.problem("retriever.requester", f"{requester.get('type')} is not supported", "only HttpRequester")
         return {}
     at = "retriever.requester"
-    base = str(where.static(requester.get("url_base", ""), f"{at}.url_base") or "")
-    path = where.request(requester.get("path", ""), f"{at}.path") or ""
+    if requester.get("url"):  # the newer single `url` in place of url_base + path
+        path = where.request(requester["url"], f"{at}.url") or ""
+        base = _origin(str(path))
+    else:
+        base = str(where.static(requester.get("url_base", ""), f"{at}.url_base") or "")
+        path = where.request(requester.get("path", ""), f"{at}.path") or ""
     endpoint: dict[str, Any] = {"path": join_url(base, str(path)) if path else base, "_url_base": base}
     method = str(requester.get("http_method", "GET")).upper()
     if method != "GET":
@@ -422,6 +429,16 @@ def _inject(endpoint: dict[str, Any], option: Mapping[str, Any], value: Any, whe
     endpoint.setdefault(target, {})[str(option.get("field_name"))] = value if target != "headers" else str(value)
 
 
+def _schema(node: Any) -> Any:
+    """A JSON Schema with its boolean subschemas (`true`: anything) as empty schemas."""
+    if isinstance(node, Mapping):
+        return {k: ({} if isinstance(v, bool) and k not in ("additionalProperties", "airbyte_secret") else _schema(v))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_schema(v) for v in node]
+    return node
+
+
 def _primary_key(raw: Any, where: Where) -> Any:
     if isinstance(raw, list) and any(isinstance(k, list) and len(k) > 1 for k in raw):
         where.problem("primary_key", "a nested primary key is not supported")
@@ -499,11 +516,16 @@ SUPPORTED = {
     "RequestPath", "SubstreamPartitionRouter", "ParentStreamConfig", "ListPartitionRouter", "JsonDecoder",
     "InlineSchemaLoader", "JsonFileSchemaLoader", "AddFields", "AddedFieldDefinition", "RemoveFields",
     "NoAuth", "BearerAuthenticator", "ApiKeyAuthenticator", "BasicHttpAuthenticator", "SelectiveAuthenticator",
-    "OAuthAuthenticator", "DefaultErrorHandler", "CompositeErrorHandler", "HttpResponseFilter",
+    "OAuthAuthenticator", "SessionTokenAuthenticator", "Bearer", "ApiKey", "DefaultErrorHandler", "CompositeErrorHandler", "HttpResponseFilter",
     "ExponentialBackoffStrategy", "ConstantBackoffStrategy", "WaitTimeFromHeader", "WaitUntilTimeFromHeader",
     "DatetimeBasedCursor", "MinMaxDatetime", "RequestBodyJsonObject", "RequestBodyUrlEncodedForm",
     "RequestBodyPlainText", "SchemaNormalization",
 }
+
+
+# Keys whose values are data (a body, a schema) or are checked where they are converted.
+_DATA_KEYS = {"schema", "$parameters", "stream", "request_body_json", "request_body_data", "request_parameters",
+              "request_headers", "value"}
 
 
 def unsupported_types(node: Any, at: str = "") -> list[tuple[str, str]]:
@@ -512,10 +534,10 @@ def unsupported_types(node: Any, at: str = "") -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if isinstance(node, Mapping):
         kind = node.get("type")
-        if isinstance(kind, str) and kind[:1].isupper() and kind not in SUPPORTED:
+        if isinstance(kind, str) and re.fullmatch(r"[A-Z][a-z]\w*", kind) and kind not in SUPPORTED:
             return [(at, kind)]
         for key, value in node.items():
-            if key in ("schema", "$parameters", "stream"):
+            if key in _DATA_KEYS:
                 continue
             found += unsupported_types(value, f"{at}.{key}" if at else key)
     elif isinstance(node, list):
@@ -530,7 +552,7 @@ def _hoist_client(config: dict[str, Any]) -> None:
     resources = config["resources"]
     if not resources:
         return
-    base = resources[0]["endpoint"].get("_url_base", "")
+    base = resources[0]["endpoint"].get("_url_base") or _origin(resources[0]["endpoint"].get("path", ""))
     client = config["client"]
     client["base_url"] = base
     client_auth = resources[0]["endpoint"].get("auth")
@@ -544,3 +566,8 @@ def _hoist_client(config: dict[str, Any]) -> None:
             endpoint["path"] = endpoint["path"][len(prefix):]
         if endpoint.get("auth") == client_auth or endpoint.get("auth") is None:
             endpoint.pop("auth", None)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme else ""

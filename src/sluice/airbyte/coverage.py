@@ -45,7 +45,9 @@ def _sample(name: str, prop: Mapping[str, Any]) -> Any:
         return _SAMPLES[kind]
     if prop.get("format") == "date" or re.search(r"date|start|since|from", name) and "T" not in str(prop.get("pattern", "T")):
         return "2024-01-01"
-    return "2024-01-01T00:00:00Z" if re.search(r"date|start|since|from|time", name) else f"sample-{name}"
+    if re.search(r"date|start|since|from|time", name):
+        return "2024-01-01T00:00:00Z"
+    return "https://example.com" if re.search(r"url|host|domain|endpoint|server", name) else f"sample-{name}"
 
 
 def checked(converted: Conversion) -> Conversion:

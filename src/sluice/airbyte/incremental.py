@@ -93,14 +93,19 @@ def _start(raw: Any, where: Where, at: str) -> Any:
 
 
 def _options(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> None:
+    """start/end_time_option: a query parameter is start_param / end_param; in a header or
+    the JSON body, the `{incremental.start_value}` (end) placeholder goes there instead."""
     for key, param in (("start_time_option", "start_param"), ("end_time_option", "end_param")):
         option = cursor.get(key)
         if not isinstance(option, Mapping):
             continue
-        if option.get("inject_into") != "request_parameter":
+        if option.get("inject_into") == "request_parameter":
+            spec[param] = str(where.static(option.get("field_name"), f"incremental_sync.{key}.field_name"))
+        elif option.get("inject_into") in ("header", "body_json", "body_data"):
+            bound = "start" if key.startswith("start") else "end"
+            spec.setdefault("_placed", []).append((option, f"{{incremental.{bound}_value}}"))
+        else:
             where.problem(f"incremental_sync.{key}", f"a time injected into {option.get('inject_into')} is not supported")
-            continue
-        spec[param] = str(where.static(option.get("field_name"), f"incremental_sync.{key}.field_name"))
 
 
 def _bounds(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> None:
@@ -108,7 +113,7 @@ def _bounds(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> No
     step = where.static(cursor.get("step"), f"{at}.step")
     if step:
         spec["window"] = _window(str(step), spec["initial_value"])
-    elif "end_param" in spec:
+    elif "end_param" in spec or any("end_value" in placed for _, placed in spec.get("_placed", [])):
         spec["window"] = _window(ONE_WINDOW, spec["initial_value"])  # the CDK's one slice [start, now]
     end = cursor.get("end_datetime")
     end_text = end.get("datetime") if isinstance(end, Mapping) else end

@@ -10,9 +10,13 @@ FAIL is what sluice does anyway with a status it does not retry.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ..model import PageRequest, freeze
+from .interpolation import duration
 from .oauth import OAuth2RefreshToken
+from .session import SessionToken
 
 if TYPE_CHECKING:
     from .convert import Where
@@ -35,6 +39,8 @@ def auth(raw: Any, where: Where, at: str) -> Any:
         return _selective(raw, where, at)
     if kind == "OAuthAuthenticator":
         return _oauth(raw, where, at)
+    if kind == "SessionTokenAuthenticator":
+        return _session(raw, where, at)
     where.problem(at, f"{kind} is not supported")
     return None
 
@@ -82,6 +88,33 @@ def _oauth(raw: Mapping[str, Any], where: Where, at: str) -> Any:
     return OAuth2RefreshToken(**common, access_token_request_data=dict(extra), refresh_token=value("refresh_token"),
                               access_token_name=str(value("access_token_name") or "access_token"),
                               expires_in_name=str(value("expires_in_name") or "expires_in"))
+
+
+def _session(raw: Mapping[str, Any], where: Where, at: str) -> Any:
+    from ..auth.schemes import parse_auth
+    from ..config.reader import Reader
+    from .paginators import join_url
+
+    login = raw.get("login_requester") or {}
+    value = _values(login, where, f"{at}.login_requester")
+    request = PageRequest(str(value("http_method") or "POST").upper(), join_url(str(value("url_base") or ""), str(value("path") or "")),
+                          freeze(value("request_parameters")), freeze({k: str(v) for k, v in (value("request_headers") or {}).items()}),
+                          value("request_body_json"))
+    own = auth(login.get("authenticator"), where, f"{at}.login_requester.authenticator")
+    issues: list[Any] = []
+    login_auth = parse_auth(own, Reader({}, f"{where.path}.{at}.login_requester", issues), "authenticator") if own else None
+    where.issues.extend(issues)
+    lifetime = raw.get("expiration_duration")
+    session = SessionToken(request, tuple(str(p) for p in raw.get("session_token_path") or []), login_auth=login_auth,
+                           lifetime=duration(str(lifetime)).total_seconds() if lifetime else None)
+    use = raw.get("request_authentication") or {}
+    if use.get("type") == "Bearer":
+        return session
+    option = use.get("inject_into") or {}
+    if use.get("type") != "ApiKey" or option.get("inject_into") not in ("header", "request_parameter"):
+        where.problem(f"{at}.request_authentication", "only Bearer, or ApiKey in a header or a query parameter, is supported")
+        return None
+    return replace(session, header=str(option.get("field_name")), prefix="", in_query=option["inject_into"] == "request_parameter")
 
 
 def error_handling(raw: Any, where: Where, at: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
