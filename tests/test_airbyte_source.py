@@ -145,6 +145,17 @@ def test_cursor_pagination_next_url_as_request_path(api, tmp_path):
     assert [r.query.get("p") for r in api.log] == [None, "2", "3"]
 
 
+def test_cursor_from_the_link_header_stops_where_the_link_ends(api, tmp_path):
+    # no stop_condition: on the last page `headers['link']['next']` is undefined, which the
+    # CDK's lenient Jinja reads as empty (the end), not as an error
+    streams = paged("linked", "/links", "", """
+      {type: DefaultPaginator, page_token_option: {type: RequestPath},
+       pagination_strategy: {type: CursorPagination, cursor_value: "{{ headers['link']['next']['url'] }}"}}""")
+    file = run(manifest_source(manifest(streams), {"base": api.origin}), tmp_path)
+    assert ids(file, "linked") == list(range(25))
+    assert [r.query.get("p") for r in api.log] == [None, "2", "3"]
+
+
 CHILDREN = PAGES + """
 - type: DeclarativeStream
   name: children
