@@ -37,7 +37,7 @@ class Seed:
 @dataclass(frozen=True)
 class Case:
     name: str
-    group: str  # flat | fanout | cursor | seeds | scale
+    group: str  # flat | fanout | cursor | seeds | scale | small
     mock: str
     counts: dict[str, int]
     latency_ms: float = 0.0
@@ -86,6 +86,13 @@ def fanout_config(origin: str) -> Config:
 def cursor_config(origin: str) -> Config:
     paginator = {"type": "json_link", "next_url_path": "next"}
     return {"client": {"base_url": origin + "/"}, "resources": [_resource("cursor", "cursor", {"limit": 100}, paginator)]}
+
+
+def small_config(origin: str) -> Config:
+    """20 small resources of 1, 2 or 3 pages (`maximum_page` ends each): the fixed costs of a run."""
+    resources = [_resource(f"small_{i:02d}", "flat", {"per_page": 100}, {**PAGE_NUMBER, "maximum_page": 2 + i % 3})
+                 for i in range(20)]
+    return {"client": {"base_url": origin + "/"}, "resources": resources}
 
 
 def _pages(count: int, size: int, empty_page: bool) -> int:
@@ -162,6 +169,10 @@ def build_cases(sizes: Sizes) -> dict[str, list[Case]]:
                  airbyte.cursor_spec()),
         ],
         "seeds": [_seed_case(name, counts, sizes.seed_rps) for name, counts in sizes.seeds.items()],
+        "small": [
+            Case("small: 20 resources x 1-3 pages", "small", "bench", {"flat": 300}, 0, small_config,
+                 engines=("dlt", "dlt-tuned", "sluice"), reduced=None, what="40 pages of 100 records in 20 tables: fixed costs"),
+        ],
         "scale": [
             Case("scale (flat 0ms)", "scale", "bench", {"flat": sizes.scale}, 0, flat_config("flat", False),
                  engines=("sluice",), reduced=None, what=f"{sizes.scale:,} records; RSS vs the {sizes.flat:,} run"),
