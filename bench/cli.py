@@ -50,6 +50,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--with-airbyte", action="store_true", help="add Airbyte's declarative CDK (if installed)")
     parser.add_argument("--airbyte-bin", help="path of source-declarative-manifest")
     parser.add_argument("--install-airbyte", action="store_true", help=f"pip install airbyte-cdk into {airbyte.VENV}")
+    parser.add_argument("--scale", type=int, default=0,
+                        help="records of the scale case (default 1,000,000; 10000000 for issue 13's 10M check)")
     parser.add_argument("--keep", action="store_true", help="keep each run's DuckDB file and pipeline folder")
     args = parser.parse_args(argv)
     args.groups = [g.strip() for g in args.cases.split(",") if g.strip()]
@@ -200,6 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.airbyte_bin:
             print("airbyte-cdk not found: skipping Airbyte (python -m bench --install-airbyte)", file=sys.stderr)
     sizes = QUICK if args.quick else FULL
+    if args.scale:
+        sizes = replace(sizes, scale=args.scale)
     options = Options(airbyte_bin=args.airbyte_bin, keep=args.keep)
     started = time.monotonic()
     runner = CaseRunner(options)

@@ -104,6 +104,7 @@ def run_dlt(job: dict[str, Any], workdir: Path) -> dict[str, Any]:
     config, kwargs = _config(job)
     if engine == "sluice":
         from sluice import rest_api_source
+        from sluice.runner import duckdb_destination
     else:
         from dlt.sources.rest_api import rest_api_source
     if engine == "dlt-tuned":
@@ -111,7 +112,9 @@ def run_dlt(job: dict[str, Any], workdir: Path) -> dict[str, Any]:
     file = workdir / "run.duckdb"
     cpu0, rss0 = _usage()
     started = time.perf_counter()
-    pipeline = dlt.pipeline(pipeline_name=f"bench_{engine.replace('-', '_')}", destination=dlt.destinations.duckdb(str(file)),
+    # sluice is measured as `sluice run` loads (DuckDB's memory_limit set); dlt with its own default
+    destination = duckdb_destination(file) if engine == "sluice" else dlt.destinations.duckdb(str(file))
+    pipeline = dlt.pipeline(pipeline_name=f"bench_{engine.replace('-', '_')}", destination=destination,
                             dataset_name=DATASET, pipelines_dir=str(workdir / "pipelines"))
     source = rest_api_source(config, **kwargs)
     if engine == "dlt-tuned":

@@ -128,17 +128,20 @@ def _select(source: Any, names: tuple[str, ...]) -> None:
 
 
 def _destination(target: Target) -> Any:
-    import dlt
-
     if target.destination == "duckdb":
-        from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
-
-        file = target.duckdb_file or f"{target.pipeline_name}.duckdb"
-        credentials = DuckDbCredentials(str(Path(file).resolve()))
-        if target.duckdb_memory_limit:
-            credentials.global_config = {"memory_limit": target.duckdb_memory_limit}
-        return dlt.destinations.duckdb(credentials=credentials)
+        return duckdb_destination(target.duckdb_file or f"{target.pipeline_name}.duckdb", target.duckdb_memory_limit)
     return target.destination
+
+
+def duckdb_destination(file: str | Path, memory_limit: str | None = "256MB") -> Any:
+    """`sluice run`'s DuckDB destination: DuckDB's buffer during dlt's load capped (it spills to disk)."""
+    import dlt
+    from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
+
+    credentials = DuckDbCredentials(str(Path(file).resolve()))
+    if memory_limit:
+        credentials.global_config = {"memory_limit": memory_limit}
+    return dlt.destinations.duckdb(credentials=credentials)
 
 
 def _stats(source: Any) -> RunStats:
