@@ -49,8 +49,8 @@ def run_demo(args: argparse.Namespace, console: Console) -> int:
 
 
 def run_one(name: str, directory: Path, args: argparse.Namespace, console: Console) -> None:
-    from .cli import execute
     from .connectors import CONNECTORS
+    from .execute import execute
     from .mock import Fault, MockServer
 
     connector = CONNECTORS[name]
