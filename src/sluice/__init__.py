@@ -52,10 +52,17 @@ def rest_api_resources(config: Any) -> list[Any]:
 
 
 def run(pipeline: Any, source: Any, *, checkpoint_every: int = 50_000, checkpoint_seconds: float = 300.0,
-        fresh: bool = False, on_resume: Any = None) -> Any:
+        fresh: bool = False, on_resume: Any = None, executor: Any = None) -> Any:
     """Load a `rest_api_source` with `pipeline` in checkpointed slices, resuming from the
     pipeline's last checkpoint (see docs/checkpoints.md); `pipeline.run(source)` stays
-    all-or-nothing. Returns a `sluice.checkpoint.driver.CheckpointResult`."""
+    all-or-nothing. Returns a `sluice.checkpoint.driver.CheckpointResult`.
+
+    `executor`: a `distributed.Client` (or a `sluice.scale.DaskExecutor`) fetches the source
+    on that Dask cluster and loads it in one load (see docs/scale-out.md; no checkpoints)."""
+    if executor is not None:
+        from .scale import run_on_dask
+
+        return run_on_dask(pipeline, source, executor)
     from .checkpoint.driver import run as run_checkpointed
 
     return run_checkpointed(pipeline, source, checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds,

@@ -1,0 +1,193 @@
+"""The coordinator: plans shards, runs them on the cluster, imports their pages into one load.
+
+It takes the place of the engine inside one dlt extraction of the source (`DaskRun` is the
+source's `Run` with another `_engine`): dlt binds the incremental cursors and starts the
+extraction as for a local run; the coordinator hands the cursors' values to every shard,
+gathers the shards as they complete (child shards are cut from a root shard's parent records
+as soon as it is done), and then replays the staged pages, per resource in plan order, into
+the extraction. dlt sees the same pages as in a local run: one load package, one state commit,
+incremental cursors aggregated by dlt itself over every shard's records.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec  # type: ignore[import-untyped]
+
+from ..checkpoint.driver import CheckpointResult
+from ..config.specs import SourceSpec
+from ..engine.run import RunOptions, Sink, _with_ancestors
+from ..engine.stats import RunStats
+from ..errors import FatalError
+from ..load.runtime import Run
+from .budget import Budget
+from .shards import Shard, ShardError, child_shards, root_shards
+from .worker import Job, ShardResult, read_pages, run_shard
+
+SHARDS_PER_WORKER = 4  # child shards per worker and parent resource: small enough to spread unevenly finishing work
+
+
+@dataclass(frozen=True)
+class DaskExecutor:
+    """Where and how a source runs on Dask: a `distributed.Client`, the staging location every
+    worker and this process reach (None: a temporary directory, for a cluster on this machine),
+    parent records per child shard (None: `SHARDS_PER_WORKER` shards per worker), and how many
+    times a shard that raised is retried (a worker that died is rescheduled by Dask anyway)."""
+
+    client: Any
+    staging: str | None = None
+    shard_size: int | None = None
+    retries: int = 2
+
+
+def run_on_dask(pipeline: Any, source: Any, executor: Any) -> CheckpointResult:
+    """`pipeline.run(source)` with the fetching done on a Dask cluster: one load."""
+    runtime = getattr(source, "sluice_runtime", None)
+    if runtime is None:
+        raise TypeError("sluice.run takes a source made by sluice.rest_api_source")
+    config = executor if isinstance(executor, DaskExecutor) else DaskExecutor(executor)
+    _refuse_per_parent(runtime.spec)
+    # The runtime hands its current run to the next extraction while the run has not started.
+    runtime.current = DaskRun(runtime.spec, runtime.options, config)
+    runtime.runs.append(runtime.current)
+    result = CheckpointResult([pipeline.run(source)])
+    trace = pipeline.last_trace
+    counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
+    result.row_counts = {table: n for table, n in counts.items() if not table.startswith("_dlt")}
+    return result
+
+
+def _refuse_per_parent(spec: SourceSpec) -> None:
+    for resource in spec.resources:
+        incremental = resource.endpoint.incremental
+        if incremental is not None and incremental.per_parent:
+            raise FatalError(f"resource '{resource.name}': a per_parent incremental does not run on Dask yet "
+                             "(its cursors live in the engine that fetched them); run it with the local executor")
+
+
+class DaskRun(Run):
+    def __init__(self, spec: SourceSpec, options: RunOptions, executor: DaskExecutor) -> None:
+        super().__init__(spec, options)
+        self.executor = executor
+
+    async def _engine(self) -> None:
+        assert self._bridge is not None
+        self._loop = asyncio.get_running_loop()
+        self._bridge.bind(self._loop)
+        self._task = asyncio.current_task()
+        targets = set(self.incremental)
+        coordinator = Coordinator(self.spec, self.executor, self.incremental, self.options, self.stats)
+        try:
+            results = await asyncio.to_thread(coordinator.fetch, targets)
+            await _import(results, targets, self._sink)
+        finally:
+            coordinator.clean()
+            self.stats.finished = time.monotonic()
+
+
+async def _import(results: list[ShardResult], targets: set[str], sink: Sink) -> None:
+    """Every resource's staged pages into the extraction, shards in plan order (dlt pulls the
+    resources in turn: each is fed by its own task)."""
+
+    async def feed(name: str) -> None:
+        for result in results:
+            if name in result.files:
+                for page in read_pages(result.files[name]):
+                    await sink.put(name, page)
+        sink.finish(name)
+
+    async with asyncio.TaskGroup() as group:
+        for name in targets:
+            group.create_task(feed(name))
+
+
+class Coordinator:
+    def __init__(self, spec: SourceSpec, executor: DaskExecutor, incremental: Mapping[str, Mapping[str, Any]],
+                 options: RunOptions, stats: RunStats) -> None:
+        self.spec = spec
+        self.executor = executor
+        self.client = executor.client
+        self.incremental = incremental
+        self.options = options
+        self.stats = stats
+        self.run_id = uuid.uuid4().hex[:12]
+        self.staging = f"{(executor.staging or tempfile.mkdtemp(prefix='sluice-staging-')).rstrip('/')}/{self.run_id}"
+        http = spec.http
+        self.budget = Budget(f"sluice-{self.run_id}", http.max_concurrency, http.rate_limit)
+
+    def fetch(self, targets: set[str]) -> list[ShardResult]:
+        """Run every shard; their results in plan order. Raises `ShardError` for the first
+        shard that failed for good (the others are cancelled)."""
+        from distributed import as_completed
+
+        needed = _with_ancestors(self.spec, targets)
+        plan = root_shards(self.spec, needed, targets)
+        futures = {self._submit(shard): shard for shard in plan}
+        results: dict[str, ShardResult] = {}
+        running = as_completed(list(futures))  # type: ignore[no-untyped-call]
+        try:
+            for future in running:
+                shard = futures[future]
+                result = results[shard.key] = self._result(future, shard)
+                for child in child_shards(self.spec, shard, result.listed, self._size(len(result.listed)), targets):
+                    plan.append(child)
+                    futures[submitted := self._submit(child)] = child
+                    running.add(submitted)  # type: ignore[no-untyped-call]
+                result.listed = []
+        except BaseException:
+            self.client.cancel(list(futures))
+            raise
+        return [results[shard.key] for shard in plan]
+
+    def _submit(self, shard: Shard) -> Any:
+        job = Job(self.spec, shard, self.incremental, self.options, self.staging, self.budget)
+        for name in shard.stages:
+            stats = self.stats.of(name)
+            stats.started = stats.started or time.monotonic()
+        return self.client.submit(run_shard, job, key=f"sluice-{self.run_id}-{shard.key}", retries=self.executor.retries, pure=False)
+
+    def _result(self, future: Any, shard: Shard) -> ShardResult:
+        try:
+            result: ShardResult = future.result()
+        except Exception as exc:
+            raise ShardError(shard.key, shard.resource, f"{type(exc).__name__}: {exc}") from exc
+        if result.error is not None:
+            raise ShardError(shard.key, result.resource or shard.resource, result.error)
+        merge(self.stats, result.stats)
+        return result
+
+    def _size(self, parents: int) -> int:
+        if self.executor.shard_size:
+            return self.executor.shard_size
+        workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
+        return max(math.ceil(parents / (workers * SHARDS_PER_WORKER)), 1)
+
+    def clean(self) -> None:
+        fs, _, [path] = fsspec.get_fs_token_paths(self.staging)
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+
+
+_ADDED = ("requests", "retries", "pages", "records", "skipped_children", "wasted_requests", "selector_misses", "bytes",
+          "rate_limit_wait")
+
+
+def merge(total: RunStats, shard: RunStats) -> None:
+    """A shard's statistics into the run's (its clock is another process's: times are the coordinator's)."""
+    for name, stats in shard.resources.items():
+        into = total.of(name)
+        for key in _ADDED:
+            setattr(into, key, getattr(into, key) + getattr(stats, key))
+        into.selector_miss = stats.selector_miss or into.selector_miss
+        into.started = into.started or time.monotonic()
+        into.finished = time.monotonic()
+    total.max_in_flight = max(total.max_in_flight, shard.max_in_flight)
+    total.rate_limit_wait += shard.rate_limit_wait

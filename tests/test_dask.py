@@ -1,0 +1,101 @@
+"""Scale-out on Dask: the same tables as a local run, the API's limits held across workers,
+a shard that fails for good failing the run by name with nothing loaded.
+
+One LocalCluster (2 worker processes) serves the module; every run goes through the public
+API: `sluice.run(pipeline, source, executor=client)` into DuckDB, compared with
+`pipeline.run(source)` of the same configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+import pytest
+
+distributed = pytest.importorskip("distributed")
+
+import sluice  # noqa: E402
+from sluice import rest_api_source  # noqa: E402
+from sluice.mock import MockServer  # noqa: E402
+from sluice.scale import DaskExecutor  # noqa: E402
+
+PAGE_NUMBER = {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": None}
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as dask_client:
+        yield dask_client
+
+
+@pytest.fixture()
+def bench() -> Iterator[MockServer]:
+    with MockServer("bench", counts={"parents": 40, "children": 60, "flat": 700}) as server:
+        yield server
+
+
+def _resource(name: str, path: str, **extra: Any) -> dict[str, Any]:
+    endpoint = {"path": path, "params": {"per_page": 50}, "data_selector": "data", "paginator": PAGE_NUMBER}
+    return {"name": name, "endpoint": endpoint, **extra}
+
+
+def fanout(origin: str, **client_keys: Any) -> dict[str, Any]:
+    children = _resource("children", "parents/{resources.parents.id}/children", include_from_parent=["name"])
+    return {"client": {"base_url": origin + "/", **client_keys},
+            "resources": [_resource("parents", "parents"), children, _resource("flat", "flat")]}
+
+
+def load(tmp: Path, tag: str, config: dict[str, Any], executor: Any = None) -> Path:
+    file = tmp / f"{tag}.duckdb"
+    pipeline = dlt.pipeline(f"dask_{tag}", destination=dlt.destinations.duckdb(str(file)), dataset_name="data",
+                            pipelines_dir=str(tmp / f"pipes_{tag}"))
+    source = rest_api_source(config)
+    if executor is None:
+        pipeline.run(source)
+    else:
+        sluice.run(pipeline, source, executor=executor)
+    return file
+
+
+def dump(file: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every data table's rows without dlt's random ids, sorted; child tables joined to their
+    parent's first column so a row still says whose it is."""
+    con = duckdb.connect(str(file), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("select table_name from information_schema.tables "
+                                           "where table_schema = 'data' and table_name not like '_dlt%' order by 1").fetchall()]
+        out = {}
+        for name in names:
+            columns = [r[0] for r in con.execute("select column_name from information_schema.columns where table_schema = 'data' "
+                                                 "and table_name = ? order by 1", [name]).fetchall()]
+            kept = [c for c in columns if c not in ("_dlt_id", "_dlt_load_id", "_dlt_parent_id", "_dlt_root_id")]
+            rows = con.execute(f'select {", ".join(kept)} from data."{name}"').fetchall()
+            out[name] = sorted(rows, key=repr)
+        return out
+    finally:
+        con.close()
+
+
+def loads(file: Path) -> int:
+    con = duckdb.connect(str(file), read_only=True)
+    try:
+        return int(con.execute("select count(*) from data._dlt_loads").fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
+
+
+def test_fanout_on_dask_gives_the_local_tables(client: Any, bench: MockServer, tmp_path: Path) -> None:
+    config = fanout(bench.base_url)
+    local = dump(load(tmp_path, "local", config))
+    hits = bench.requests("parents"), bench.requests("children")
+    on_dask = load(tmp_path, "dask", config, DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=7))
+    assert dump(on_dask) == local
+    assert len(local["children"]) == 40 * 60 and len(local["children__items"]) == 40 * 60 * 2
+    assert loads(on_dask) == 1  # one load package
+    # a parent and its children fetched once: the same requests as the local run
+    assert (bench.requests("parents") - hits[0], bench.requests("children") - hits[1]) == hits
+    assert not any((tmp_path / "staging").iterdir())  # the run's staged pages are gone after the load
