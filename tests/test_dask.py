@@ -7,6 +7,8 @@ API: `sluice.run(pipeline, source, executor=client)` into DuckDB, compared with
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,13 +16,15 @@ from typing import Any
 import dlt
 import duckdb
 import pytest
+from aiohttp import web
+from apis import Server
 
 distributed = pytest.importorskip("distributed")
 
 import sluice  # noqa: E402
 from sluice import rest_api_source  # noqa: E402
-from sluice.mock import MockServer  # noqa: E402
-from sluice.scale import DaskExecutor  # noqa: E402
+from sluice.mock import Fault, MockServer  # noqa: E402
+from sluice.scale import DaskExecutor, ShardError  # noqa: E402
 
 PAGE_NUMBER = {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": None}
 
@@ -99,3 +103,70 @@ def test_fanout_on_dask_gives_the_local_tables(client: Any, bench: MockServer, t
     # a parent and its children fetched once: the same requests as the local run
     assert (bench.requests("parents") - hits[0], bench.requests("children") - hits[1]) == hits
     assert not any((tmp_path / "staging").iterdir())  # the run's staged pages are gone after the load
+
+
+class Counting:
+    """Parents and their children; the children's route counts what is in flight and when each request came."""
+
+    def __init__(self, parents: int) -> None:
+        self.parents = parents
+        self.starts: list[float] = []
+        self.in_flight = self.max_in_flight = 0
+
+    async def list_parents(self, request: web.Request) -> web.Response:
+        page = int(request.query.get("page", 1))
+        ids = range((page - 1) * 50, min(page * 50, self.parents))
+        return web.json_response({"data": [{"id": i, "name": f"p{i}"} for i in ids]})
+
+    async def children(self, request: web.Request) -> web.Response:
+        self.starts.append(time.monotonic())
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        await asyncio.sleep(0.03)
+        self.in_flight -= 1
+        count = 3 if request.query.get("page", "1") == "1" else 0
+        return web.json_response({"data": [{"child": j, "parent": request.match_info["id"]} for j in range(count)]})
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/parents", self.list_parents)
+        app.router.add_get("/parents/{id}/children", self.children)
+        return app
+
+
+def busiest_second(times: list[float]) -> int:
+    times = sorted(times)
+    return max((sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times)), default=0)
+
+
+def test_the_source_limits_hold_across_workers(client: Any, tmp_path: Path) -> None:
+    """max_concurrency 3 and 40 requests a second for the whole source, not per worker: two
+    workers at their own limits would reach 6 in flight and 80 a second."""
+    api = Counting(parents=40)
+    with Server(api.app()) as server:
+        config = fanout(server.url, max_concurrency=3, rate_limit={"requests_per_second": 40, "burst": 3})
+        config["resources"] = config["resources"][:2]
+        load(tmp_path, "polite", config, DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=5))
+    assert len(api.starts) == 80  # a page of three children and an empty page per parent
+    assert 2 <= api.max_in_flight <= 3
+    assert busiest_second(api.starts) <= 40 + 3
+    assert max(api.starts) - min(api.starts) >= (80 - 3) / 40 - 0.1  # the pace held over the whole run
+
+
+def test_a_shard_failing_for_good_fails_the_run_by_name_and_loads_nothing(client: Any, tmp_path: Path) -> None:
+    faults = {"children": Fault(persistent_status=400)}
+    with MockServer("bench", counts={"parents": 12, "children": 5, "flat": 10}, faults=faults) as server:
+        with pytest.raises(Exception) as failed:
+            load(tmp_path, "failing", fanout(server.base_url), DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=6))
+    error = failed.value
+    while error.__cause__ is not None and not isinstance(error, ShardError):
+        error = error.__cause__
+    assert isinstance(error, ShardError) and error.resource == "children" and error.shard.startswith("children[")
+    assert "shard 'children[" in str(failed.value) and "resource 'children'" in str(failed.value)
+    con = duckdb.connect(str(tmp_path / "failing.duckdb"))
+    try:
+        tables = con.execute("select table_name from information_schema.tables where table_schema = 'data'").fetchall()
+    finally:
+        con.close()
+    assert tables == []  # nothing of the parents or of the flat resource either
+    assert not any((tmp_path / "staging").iterdir())
