@@ -8,6 +8,7 @@ API: `sluice.run(pipeline, source, executor=client)` into DuckDB, compared with
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,3 +171,15 @@ def test_a_shard_failing_for_good_fails_the_run_by_name_and_loads_nothing(client
         con.close()
     assert tables == []  # nothing of the parents or of the flat resource either
     assert not any((tmp_path / "staging").iterdir())
+
+
+def test_sluice_run_executor_dask_on_an_existing_cluster(client: Any, bench: MockServer, tmp_path: Path, pipeline_dir: Path) -> None:
+    from sluice.cli import main
+
+    config = fanout(bench.base_url)
+    file = tmp_path / "fan.json"
+    file.write_text(json.dumps(config))
+    code = main(["run", str(file), "--executor", "dask", "--scheduler", client.scheduler_info()["address"],
+                 "--staging", str(tmp_path / "staging"), "--duckdb-file", str(tmp_path / "cli.duckdb"), "--dataset-name", "data"])
+    assert code == 0
+    assert dump(tmp_path / "cli.duckdb") == dump(load(tmp_path, "local", config))

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +151,12 @@ def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint-seconds", type=float, default=300.0, metavar="S",
                    help="... or every S seconds, whichever comes first (default 300)")
     p.add_argument("--fresh", action="store_true", help="discard the last checkpoint's frontier: start the run from the beginning")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local (default), or dask: fetch on a Dask cluster, one load (docs/scale-out.md)")
+    p.add_argument("--workers", type=int, metavar="N", help="--executor dask: a LocalCluster of N worker processes (default 2)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="--executor dask: an existing cluster, e.g. tcp://host:8786")
+    p.add_argument("--staging", metavar="DIR_OR_URL",
+                   help="--executor dask: where shards stage their pages, reachable by every worker (default: a temp dir)")
 
 
 # -- validate ----------------------------------------------------------------------------------
@@ -289,7 +296,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     )
     options = RunOptions(max_pages=args.max_pages, max_retry_delay=args.max_retry_delay)
     checkpoints = runner.Checkpointing(args.checkpoint_every, args.checkpoint_seconds, args.fresh, _announce(args))
-    return execute(loaded, target, options, args, console, f"sluice run {name}", checkpoints)
+    if args.executor != "dask":
+        return execute(loaded, target, options, args, console, f"sluice run {name}", checkpoints)
+    from .scale.cluster import connect
+
+    with connect(args.workers, args.scheduler, args.staging) as executor:
+        return execute(loaded, target, options, args, console, f"sluice run {name}", replace(checkpoints, executor=executor))
 
 
 def _announce(args: argparse.Namespace) -> Any:

@@ -65,6 +65,7 @@ class Checkpointing:
     seconds: float = 300.0
     fresh: bool = False
     announce: Callable[[Any], None] | None = None
+    executor: Any = None  # a Dask client or sluice.scale.DaskExecutor: fetched on that cluster, one load (no checkpoints)
 
 
 def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None, watch: Watch | None = None,
@@ -109,6 +110,11 @@ def _load(pipeline: Any, source: Any, checkpoints: Checkpointing | None) -> tupl
         trace = pipeline.last_trace
         rows = dict(trace.last_normalize_info.row_counts) if trace and trace.last_normalize_info else {}
         return info, {t: n for t, n in rows.items() if not t.startswith("_dlt")}
+    if checkpoints.executor is not None:
+        from .scale import run_on_dask
+
+        scaled = run_on_dask(pipeline, source, checkpoints.executor)
+        return scaled.load_info[-1], scaled.row_counts
     from .checkpoint.driver import run as run_checkpointed
 
     result = run_checkpointed(pipeline, source, checkpoint_every=checkpoints.every, checkpoint_seconds=checkpoints.seconds,
