@@ -48,8 +48,10 @@ def run(pipeline: Any, source: Any, *, checkpoint_every: int = 50_000, checkpoin
     if runtime is None:
         raise TypeError("sluice.run takes a source made by sluice.rest_api_source")
     result = CheckpointResult()
-    if pipeline.has_pending_data:  # a slice extracted, not loaded yet: its frontier is the state's
-        result.load_info.append(pipeline.run())
+    if pipeline.has_pending_data and _load_pending(pipeline, result) and not fresh:
+        saved = _saved(pipeline, source)
+        if saved is None or saved.get("done"):
+            return result  # the run's last slice (or a run without checkpoints): done, as dlt does
     # Off (0): one all-or-nothing load, which still clears an earlier run's frontier when it commits.
     resume, origins = _plan(pipeline, source, runtime.spec, fresh or checkpoint_every <= 0, result)
     if result.resumed is not None and on_resume is not None:
@@ -67,6 +69,28 @@ def run(pipeline: Any, source: Any, *, checkpoint_every: int = 50_000, checkpoin
         runtime.checkpoints = None
 
 
+def _load_pending(pipeline: Any, result: CheckpointResult) -> bool:
+    """Load what a killed run extracted; True when a package was loaded."""
+    _drop_normalized_leftovers(pipeline)
+    info = pipeline.run()
+    result.load_info.append(info)
+    # dlt commits an extracted package before it saves the local state: a run killed between
+    # the two leaves the slice's state in the package only. Loaded now, it is the newest.
+    pipeline.sync_destination()
+    return bool(getattr(info, "loads_ids", None))
+
+
+def _drop_normalized_leftovers(pipeline: Any) -> None:
+    """dlt's normalize renames its output into load/normalized, then deletes the extracted
+    package: killed between the two, the package is in both, and normalizing it again fails
+    (OSError: directory not empty). The normalized copy is complete (a rename): drop the other."""
+    import shutil
+    from pathlib import Path
+
+    for load_id in set(pipeline.list_extracted_load_packages()) & set(pipeline.list_normalized_load_packages()):
+        shutil.rmtree(Path(pipeline.working_dir) / "normalize" / "extracted" / load_id, ignore_errors=True)
+
+
 def _slice(pipeline: Any, source: Any, result: CheckpointResult) -> None:
     result.load_info.append(pipeline.run(source))
     trace = pipeline.last_trace
@@ -78,8 +102,8 @@ def _slice(pipeline: Any, source: Any, result: CheckpointResult) -> None:
 
 def _plan(pipeline: Any, source: Any, spec: SourceSpec, fresh: bool,
           result: CheckpointResult) -> tuple[Snapshot | None, dict[str, Any] | None]:
-    saved = pipeline.state.get("sources", {}).get(source.name, {}).get(STATE_KEY)
-    if fresh or not saved or saved.get("version") != VERSION:
+    saved = _saved(pipeline, source)
+    if fresh or not saved or saved.get("version") != VERSION or saved.get("done"):
         return None, None
     snapshot = from_state(saved["frontier"], spec.secrets)
     stale = _stale(spec, saved.get("hashes", {}), snapshot.needed, _needed(source, spec))
@@ -92,6 +116,10 @@ def _plan(pipeline: Any, source: Any, spec: SourceSpec, fresh: bool,
     origins = {k: v for k, v in saved.get("origins", {}).items() if k in snapshot.needed}
     result.resumed = Resumed(pipeline.pipeline_name, len(snapshot.chains), int(saved.get("records", 0)))
     return snapshot, origins
+
+
+def _saved(pipeline: Any, source: Any) -> Any:
+    return pipeline.state.get("sources", {}).get(source.name, {}).get(STATE_KEY)
 
 
 def _stale(spec: SourceSpec, hashes: Mapping[str, str], saved: set[str], needed: set[str]) -> set[str]:
@@ -138,7 +166,7 @@ def _writer(spec: SourceSpec, base: int) -> Callable[[Run], None]:
 
         state = dlt.current.source_state()
         if not run.paused or run.frontier is None:
-            state.pop(STATE_KEY, None)
+            state[STATE_KEY] = {"version": VERSION, "done": True}  # a pending last slice, loaded, ends the run
             return
         state[STATE_KEY] = {
             "version": VERSION,

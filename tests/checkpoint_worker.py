@@ -1,0 +1,86 @@
+"""Checkpointed runs for the SIGKILL sweep: imports dlt once, then forks one child per run.
+
+    python tests/checkpoint_worker.py      # JSON commands on stdin, JSON lines out
+
+    {"op": "run", "dir": D, "url": U, "shape": "flat|fan_out|windowed", "disposition": "append", "every": N}
+        -> {"pid": P}   a child runs sluice.run(...) into D/cp.duckdb (dlt state in D/pipelines) and
+                        exits 0; it appends to D/events "pause <held pages>" at each checkpoint's
+                        snapshot and "commit <time.time()>" when each slice is committed
+    {"op": "wait", "pid": P} -> {"status": S}      {"op": "ping"} -> {"ok": true}     {"op": "quit"}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import dlt  # noqa: F401  (imported before any fork)
+import duckdb  # noqa: F401
+
+sys.path.insert(0, os.path.dirname(__file__))
+
+import test_checkpoints as shapes  # noqa: E402
+
+import sluice  # noqa: E402
+from sluice.checkpoint import driver  # noqa: E402
+from sluice.engine.run import Engine  # noqa: E402
+
+
+def child(command: dict[str, Any]) -> int:
+    directory = Path(command["dir"])
+    log = os.open(directory / "log", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(log, 1)  # stdout is the protocol channel: a run writes to D/log
+    os.dup2(log, 2)
+    os.environ["RUNTIME__LOG_LEVEL"] = "ERROR"
+    events = open(directory / "events", "a", buffering=1)  # noqa: SIM115 - lives as long as the child
+    snapshot, one_slice = Engine.snapshot, driver._slice
+
+    def noted_snapshot(engine: Engine) -> Any:
+        events.write(f"pause {sum(len(s.pages) for q in engine._sequences.values() for s in q.slots())}\n")
+        return snapshot(engine)
+
+    def noted_slice(*args: Any) -> None:
+        one_slice(*args)
+        events.write(f"commit {time.time()}\n")
+
+    Engine.snapshot = noted_snapshot  # type: ignore[method-assign]
+    driver._slice = noted_slice
+    config = getattr(shapes, command["shape"])(command["url"], command["disposition"])
+    try:
+        sluice.run(shapes.pipeline(directory), sluice.rest_api_source(config), checkpoint_every=command["every"])
+    except Exception:
+        traceback.print_exc()
+        return 3
+    return 0
+
+
+def serve() -> None:
+    for line in sys.stdin:
+        command = json.loads(line)
+        if command["op"] == "quit":
+            return
+        if command["op"] == "ping":
+            answer: dict[str, Any] = {"ok": True}
+        elif command["op"] == "run":
+            sys.stdout.flush()
+            pid = os.fork()
+            if pid == 0:
+                sys.stdin.close()
+                code = child(command)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+            answer = {"pid": pid}
+        else:
+            _, status = os.waitpid(command["pid"], 0)
+            answer = {"status": os.waitstatus_to_exitcode(status)}
+        print(json.dumps(answer), flush=True)
+
+
+if __name__ == "__main__":
+    serve()
