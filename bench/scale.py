@@ -1,0 +1,81 @@
+"""Scale-out on Dask, measured: the same configuration with the local executor and on a
+LocalCluster of 1, 2 and 4 worker processes (issue 11).
+
+    python -m bench.scale                          # fan-out 2,000 parents at 50 ms, flat 100k at 0 ms
+    python -m bench.scale --parents 10000 --flat 1000000 --workers 1,2,4
+
+Each run: a fresh DuckDB file, wall time from building the source to the end of the load (the
+cluster is started before the clock, as an existing cluster would be), rows read back. The mock
+runs in this process's own thread pool-free server (`sluice.mock.MockServer`, another thread):
+on 2 cores it competes with the workers, as any single-machine measurement does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import dlt
+import duckdb
+
+import sluice
+from sluice.mock import Fault, MockServer
+
+from .cases import fanout_config, flat_config
+
+
+def _rows(file: Path) -> int:
+    con = duckdb.connect(str(file), read_only=True)
+    try:
+        names = [r[0] for r in con.execute("select table_name from information_schema.tables where table_schema='data' "
+                                           "and table_name not like '_dlt%'").fetchall()]
+        return sum(int(con.execute(f'select count(*) from data."{n}"').fetchone()[0]) for n in names)  # type: ignore[index]
+    finally:
+        con.close()
+
+
+def _once(config: dict[str, Any], executor: Any, tmp: Path, tag: str) -> tuple[float, int]:
+    file = tmp / f"{tag}.duckdb"
+    pipeline = dlt.pipeline(f"scale_{tag}", destination=dlt.destinations.duckdb(str(file)), dataset_name="data",
+                            pipelines_dir=str(tmp / f"p_{tag}"))
+    started = time.perf_counter()
+    source = sluice.rest_api_source(config)
+    if executor is None:
+        pipeline.run(source)
+    else:
+        sluice.run(pipeline, source, executor=executor)
+    return time.perf_counter() - started, _rows(file)
+
+
+def case(name: str, config: dict[str, Any], workers: list[int], tmp: Path) -> None:
+    from sluice.scale.cluster import connect
+
+    seconds, rows = _once(config, None, tmp, f"{name}_local")
+    print(f"| {name} | local | {seconds:.2f} | {rows:,} | 1.00x |", flush=True)
+    for n in workers:
+        with connect(n, None, str(tmp / "staging")) as executor:
+            took, got = _once(config, executor, tmp, f"{name}_{n}")
+        print(f"| {name} | dask x{n} | {took:.2f} | {got:,}{'' if got == rows else ' MISMATCH'} | {seconds / took:.2f}x |", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.scale")
+    parser.add_argument("--parents", type=int, default=2000)
+    parser.add_argument("--flat", type=int, default=100_000)
+    parser.add_argument("--workers", default="1,2,4")
+    args = parser.parse_args()
+    workers = [int(w) for w in args.workers.split(",")]
+    print("| case | executor | seconds | rows | speed-up |\n|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        faults = {"parents": Fault(latency_ms=50), "children": Fault(latency_ms=50)}
+        with MockServer("bench", counts={"parents": args.parents, "children": 100}, faults=faults) as api:
+            case(f"fan-out {args.parents:,} at 50 ms", fanout_config(api.base_url), workers, Path(tmp))
+        with MockServer("bench", counts={"flat": args.flat}) as api:
+            case(f"flat {args.flat:,} at 0 ms", flat_config("flat_total", True)(api.base_url), workers, Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
