@@ -6,7 +6,7 @@ LocalCluster of 1, 2 and 4 worker processes (issue 11).
 
 Each run: a fresh DuckDB file, wall time from building the source to the end of the load (the
 cluster is started before the clock, as an existing cluster would be), rows read back. The mock
-runs in this process's own thread pool-free server (`sluice.mock.MockServer`, another thread):
+runs in this process, on another thread (`sluice.mock.MockServer`):
 on 2 cores it competes with the workers, as any single-machine measurement does.
 """
 

@@ -183,3 +183,19 @@ def test_sluice_run_executor_dask_on_an_existing_cluster(client: Any, bench: Moc
                  "--staging", str(tmp_path / "staging"), "--duckdb-file", str(tmp_path / "cli.duckdb"), "--dataset-name", "data"])
     assert code == 0
     assert dump(tmp_path / "cli.duckdb") == dump(load(tmp_path, "local", config))
+
+
+def test_incremental_cursors_are_aggregated_across_shards_into_one_state(client: Any, bench: MockServer, tmp_path: Path) -> None:
+    config = fanout(bench.base_url)
+    for resource in (config["resources"][1], config["resources"][2]):
+        resource["endpoint"]["incremental"] = {"cursor_path": "id", "initial_value": 0}
+    states = []
+    for tag, executor in (("inc_local", None), ("inc_dask", DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=7))):
+        pipeline = dlt.pipeline(f"dask_{tag}", destination=dlt.destinations.duckdb(str(tmp_path / f"{tag}.duckdb")),
+                                dataset_name="data", pipelines_dir=str(tmp_path / f"pipes_{tag}"))
+        source = rest_api_source(config)
+        pipeline.run(source) if executor is None else sluice.run(pipeline, source, executor=executor)
+        resources = pipeline.state["sources"]["rest_api"]["resources"]
+        states.append({name: state["incremental"]["id"]["last_value"] for name, state in resources.items()})
+    assert states[0] == states[1] and set(states[1]) == {"children", "flat"}
+    assert dump(tmp_path / "inc_dask.duckdb") == dump(tmp_path / "inc_local.duckdb")
