@@ -251,7 +251,7 @@ def test_incremental_unsorted_api_loses_nothing_across_slices(mock: Mock, tmp_pa
     out = crash_then_resume(mock, config, tmp_path / "crashed", fail_after=9, every=30)
     assert out["rows"] == expected
     state = pipeline(tmp_path / "crashed").state["sources"]["rest_api"]
-    assert state["sluice_checkpoint"] == {"version": 1, "done": True}  # a finished run leaves no frontier
+    assert state["sluice_checkpoint"] == {"version": 1, "done": True}  # a finished run leaves no frontier, only its end
     assert state["resources"]["items"]["incremental"]["updated"]["last_value"] == max(mock.item(i)["updated"] for i in range(mock.items))
 
 
