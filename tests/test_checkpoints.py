@@ -320,8 +320,9 @@ def test_plain_pipeline_run_stays_all_or_nothing(mock: Mock, tmp_path: Path) -> 
 
 # -- the SIGKILL sweep ----------------------------------------------------------------------------
 
-# Kills per shape and disposition. CI: 3 x 4 over flat and fan-out; SLUICE_CHECKPOINT_KILLS=N adds
-# the windowed shape, where a rare kill point still loses or repeats a slice (see the report).
+# Kills per shape and disposition. CI: 3 x 4 over flat and fan-out; SLUICE_CHECKPOINT_KILLS=N adds the
+# windowed shape (4: 24 kills, passed; before dlt's normalize leftovers were handled, it lost or
+# repeated a slice now and then: keep it out of CI until it has run green many times).
 KILLS = int(os.environ.get("SLUICE_CHECKPOINT_KILLS", "3"))
 SHAPES = {"flat": (60, 2), "fan_out": (40, 2)}  # checkpoint every N records; resources
 if "SLUICE_CHECKPOINT_KILLS" in os.environ:
