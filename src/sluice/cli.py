@@ -27,6 +27,7 @@ from .configfile import LoadedConfig, load_config, with_base_url
 from .engine.run import RunOptions
 from .errors import ConfigError, Issue, SluiceError
 from .execute import EXIT_OK, execute
+from .runner import DUCKDB_MEMORY_LIMIT
 
 EXIT_RUN, EXIT_CONFIG = 1, 2
 log = logging.getLogger("sluice")
@@ -136,8 +137,8 @@ def _command(sub: Any, name: str, help: str) -> argparse.ArgumentParser:
 def _run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--destination", default="duckdb", help="any dlt destination name (default duckdb)")
     p.add_argument("--duckdb-file", help="DuckDB file (default <pipeline-name>.duckdb)")
-    p.add_argument("--duckdb-memory-limit", default="256MB",
-                   help="DuckDB's memory_limit while dlt loads (default 256MB; DuckDB spills to disk past it; 0: no limit)")
+    p.add_argument("--duckdb-memory-limit", default=DUCKDB_MEMORY_LIMIT,
+                   help=f"DuckDB's memory_limit while dlt loads (default {DUCKDB_MEMORY_LIMIT}; DuckDB spills to disk past it; 0: no limit)")
     p.add_argument("--dataset-name", help="default: the pipeline name")
     p.add_argument("--pipeline-name", help="default: the config file's name")
     p.add_argument("--pipelines-dir", help="where dlt keeps pipeline state (default ~/.dlt/pipelines)")
