@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, nodes
+from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, Undefined, nodes
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
@@ -81,6 +81,19 @@ _ENV = _Sandbox(undefined=StrictUndefined, autoescape=False, finalize=_data)
 _ENV.globals.clear()
 # The sandbox's range refuses more than 100,000 items; the builtin would build any list asked for.
 _ENV.globals.update({"range": safe_range, "dict": dict, "len": len})
+
+
+def sandbox(undefined: type[Undefined], globals: Mapping[str, Any], filters: Mapping[str, Any]) -> Environment:
+    """Another dialect's Jinja (Airbyte's: lenient undefined, its macros) on sluice's sandbox:
+    the same refusals of private names, imports and internals, more names and filters."""
+    env = _ENV.overlay(undefined=undefined)
+    env.globals = {**_ENV.globals, **globals}
+    env.filters = {**_ENV.filters, **filters}
+    return env
+
+
+def sandbox_globals() -> frozenset[str]:
+    return frozenset(_ENV.globals)
 
 
 class TemplateError(ValueError):

@@ -25,7 +25,7 @@ from jinja2 import Undefined, meta
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.exceptions import UndefinedError
 
-from ..templates import _ENV, TemplateError
+from ..templates import TemplateError, sandbox, sandbox_globals
 
 UTC = datetime.UTC
 # Alias -> the name the context holds: the CDK accepts all three for one partition.
@@ -111,9 +111,7 @@ FILTERS = {
     "base64decode": lambda v: base64.b64decode(str(v)).decode(),
 }
 
-_AIRBYTE = _ENV.overlay(undefined=Undefined)  # the CDK's lenient undefined: missing is empty
-_AIRBYTE.globals = {**_ENV.globals, **MACROS}
-_AIRBYTE.filters = {**_ENV.filters, **FILTERS}
+_AIRBYTE = sandbox(Undefined, MACROS, FILTERS)  # the CDK's lenient undefined: missing is empty
 
 
 @lru_cache(maxsize=2048)
@@ -133,7 +131,7 @@ def names(source: Any) -> set[str]:
     """The context names a template reads, macros left out (`{{ record.id }}` -> {'record'})."""
     if not isinstance(source, str) or ("{{" not in source and "{%" not in source):
         return set()
-    return set(meta.find_undeclared_variables(_AIRBYTE.parse(source))) - set(MACROS) - set(_ENV.globals)
+    return set(meta.find_undeclared_variables(_AIRBYTE.parse(source))) - set(MACROS) - sandbox_globals()
 
 
 def evaluate(source: Any, context: Mapping[str, Any], default: Any = None) -> Any:
