@@ -20,7 +20,7 @@ from aiohttp import web
 from apis import Server
 
 from sluice import ConfigError, rest_api_source
-from sluice.engine.windows import parse_step, walk
+from sluice.engine.windows import Window, now_like, parse_step, walk
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -171,12 +171,23 @@ def test_open_chains_bound_the_windows_started(events: EventsAPI, tmp_path) -> N
      [(datetime(2024, 1, 1), datetime(2024, 1, 1, 12)), (datetime(2024, 1, 1, 12), datetime(2024, 1, 2))]),
     (0.5, 2, 1, [(0.5, 1.5), (1.5, 2)]),
     ("2024-01-02", "2024-01-01", "P1D", []),
+    (1704067200, 1704326400, "P1D", [(1704067200, 1704153600), (1704153600, 1704240000), (1704240000, 1704326400)]),
+    (1704067200000, 1704200000000, "P1D", [(1704067200000, 1704153600000), (1704153600000, 1704200000000)]),
+    (1704067200.5, 1704100000.0, "P1D", [(1704067200.5, 1704100000.0)]),
 ])
 def test_bounds_keep_the_start_values_form(start: Any, end: Any, step: Any, expected: list[Any]) -> None:
     windows = list(walk(start, end, parse_step(step)))
     assert [(w.start, w.end) for w in windows] == expected
     assert all(type(w.start) is type(start) for w in windows)
     assert len({w.key for w in windows}) == len(windows)
+
+
+@pytest.mark.parametrize(("start", "unit"), [(1704067200, 1), (1704067200000, 1000)])
+def test_an_epoch_walk_ends_now_in_the_starts_unit(start: int, unit: int) -> None:
+    before = datetime.now(UTC).timestamp() * unit
+    end = now_like(start)
+    assert isinstance(end, int) and before - unit <= end <= datetime.now(UTC).timestamp() * unit + unit
+    assert list(walk(start, end, parse_step("P100Y"))) == [Window(start, end)]
 
 
 @pytest.mark.parametrize(("start", "end", "step"), [("soon", "2024-01-02", "P1D"), (5, "2024-01-02", "P1D"), ("2024-01-01", 9, 1)])
@@ -189,7 +200,8 @@ def test_a_walk_between_values_it_cannot_place_says_so(start: Any, end: Any, ste
 @pytest.mark.parametrize(("incremental", "message"), [
     ({"initial_value": "2024-01-01", "window": "P7X"}, "incremental.window: expected an ISO-8601 duration"),
     ({"initial_value": 5, "window": 10}, "incremental.window: a numeric window needs an end_value"),
-    ({"initial_value": 5, "window": "P7D"}, "incremental.window: a duration needs a date or time initial_value"),
+    ({"initial_value": "soon", "window": "P7D"}, "incremental.window: a duration needs a date, time or epoch initial_value"),
+    ({"initial_value": 5, "window": "P7D", "end_value": "2024-01-02"}, "incremental.window: a duration needs a date, time or epoch"),
     ({"initial_value": "2024-01-01", "window": 7, "end_value": 9}, "incremental.window: a numeric window needs numeric"),
     ({"window": "P7D"}, "incremental.window: a window needs an initial_value"),
     ({"initial_value": "2024-01-01", "window": "PT6H"}, "incremental.window: a date cursor walks in whole days"),

@@ -112,9 +112,9 @@ def _bounds(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> No
     at = "incremental_sync"
     step = where.static(cursor.get("step"), f"{at}.step")
     if step:
-        spec["window"] = _window(str(step), spec["initial_value"])
+        spec["window"] = str(step)  # on an epoch cursor too: sluice walks a number as epoch time
     elif "end_param" in spec or any("end_value" in placed for _, placed in spec.get("_placed", [])):
-        spec["window"] = _window(ONE_WINDOW, spec["initial_value"])  # the CDK's one slice [start, now]
+        spec["window"] = ONE_WINDOW  # the CDK's one slice [start, now]
     end = cursor.get("end_datetime")
     end_text = end.get("datetime") if isinstance(end, Mapping) else end
     if end_text and not any(now in str(end_text) for now in _NOW):
@@ -126,12 +126,3 @@ def _bounds(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> No
         except (ValueError, TypeError, AttributeError):
             where.problem(f"{at}.lookback_window", f"cannot read {lookback!r} as an ISO-8601 duration")
 
-
-
-def _window(step: str, initial: Any) -> Any:
-    """An ISO duration; in seconds (or milliseconds) for an epoch cursor, as sluice's numeric
-    windows count in the cursor's own unit."""
-    if not isinstance(initial, int):
-        return step
-    seconds = duration(step).total_seconds()
-    return int(seconds * 1000) if initial > 10**11 else int(seconds)

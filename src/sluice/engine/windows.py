@@ -4,7 +4,9 @@ Owns the walk and the form of its bounds. Every bound keeps the form of the star
 ISO string stays an ISO string written the same way ('2024-01-01T00:00:00Z' ->
 '2024-01-08T00:00:00Z', '2024-01-01' -> '2024-01-08'), a date stays a date, a datetime a
 datetime, a number a number. The first bound is the start as given, the last the end as given
-(`end_value`, or now in the start's form). A window's `key` is its bounds as sent: the same
+(`end_value`, or now in the start's form). A duration on a number walks it as epoch time:
+seconds, or milliseconds from 10**11 on (in seconds that would be the year 5138), so an
+epoch cursor ends now as a time cursor does. A window's `key` is its bounds as sent: the same
 window has the same key in every run, so a finished window can be recorded as a unit.
 
 Example: `list(walk("2024-01-01", "2024-01-10", parse_step("P7D")))` ->
@@ -24,6 +26,7 @@ import pendulum
 # RFC 3339 and its common relatives: date only, ' ' for 'T', no seconds, any fraction, no zone.
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})(?:([T ])(\d{2}:\d{2})(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?")
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MS = 10**11  # an epoch this large in seconds is the year 5138: it counts milliseconds
 Step = Any  # a pendulum Duration (time cursors) or a positive int/float (numeric cursors)
 
 
@@ -61,9 +64,10 @@ def problem(step: Step, initial: Any, end: Any) -> tuple[str, str] | None:
     if not isinstance(step, pendulum.Duration):
         if not _is_number(initial) or (end is not None and not _is_number(end)):
             return f"a numeric window needs numeric initial_value and end_value, got {initial!r}", "give a duration such as 'P7D' for a date or time cursor"
-        return None if end is not None else ("a numeric window needs an end_value: only a time cursor ends 'now'", "")
-    if _point(initial) is None or (end is not None and _point(end) is None):
-        return f"a duration needs a date or time initial_value and end_value (ISO string, date, datetime), got {initial!r}", "give a number as the window of a numeric cursor"
+        return None if end is not None else ("a numeric window needs an end_value: only a time cursor ends 'now'",
+                                             "give a duration such as 'P7D' for an epoch cursor: it ends now")
+    if _timeline(initial) is None or (end is not None and not _walkable(initial, end)):
+        return f"a duration needs a date, time or epoch initial_value and end_value (ISO string, date, datetime, number), got {initial!r}", "give a number as the window of a numeric cursor"
     if _is_date(initial) and (step.hours or step.minutes or step.seconds or step.microseconds):
         return "a date cursor walks in whole days", "give a duration in days, weeks, months or years ('P1D')"
     return None
@@ -77,9 +81,9 @@ def walk(start: Any, end: Any, step: Step) -> Iterator[Window]:
         if not (_is_number(start) and _is_number(end)):
             raise ValueError(f"a numeric window walks between numbers, not from {start!r} to {end!r}")
         return _walk_numbers(start, end, step)
-    low, high = _point(start), _point(end)
-    if low is None or high is None:
-        raise ValueError(f"a duration window walks between dates or times, not from {start!r} to {end!r}")
+    low, high = _timeline(start), _timeline(end)
+    if low is None or high is None or not _walkable(start, end):
+        raise ValueError(f"a duration window walks between dates, times or epochs, not from {start!r} to {end!r}")
     return _walk_times(start, end, step, (low, high))
 
 
@@ -121,6 +125,22 @@ def _add(point: datetime, step: Any) -> datetime:
     return datetime(moved.year, moved.month, moved.day, moved.hour, moved.minute, moved.second, moved.microsecond, tzinfo=UTC)
 
 
+def _walkable(start: Any, end: Any) -> bool:
+    """Both bounds on the time line, and both epochs or neither (a number is no date's peer)."""
+    return _timeline(start) is not None and _timeline(end) is not None and _is_number(start) == _is_number(end)
+
+
+def _timeline(value: Any) -> datetime | None:
+    """`_point`, and a number as an epoch in seconds or milliseconds."""
+    if _is_number(value):
+        return datetime.fromtimestamp(value / _unit(value), UTC)
+    return _point(value)
+
+
+def _unit(value: float) -> int:
+    return 1000 if abs(value) >= _MS else 1
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -152,6 +172,9 @@ def _form(start: Any) -> Callable[[datetime], Any]:
     """A point written the way `start` is."""
     if isinstance(start, str):
         return _iso_form(start)
+    if _is_number(start):
+        unit, kind = _unit(start), type(start)  # float seconds are exact to the microsecond
+        return lambda p: kind(round(p.timestamp() * unit)) if kind is int else p.timestamp() * unit
     if isinstance(start, datetime):
         zone = start.tzinfo
         return (lambda p: p.astimezone(UTC).replace(tzinfo=None)) if zone is None else (lambda p: _zoned(p, zone))
