@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp import web
 from apis import Server
-from test_airbyte_source import ids, manifest, run
+from test_airbyte_source import ids, manifest, query, run
 
 from sluice.airbyte import manifest_source
 
@@ -62,3 +62,23 @@ def test_epoch_cursor_walks_its_step_windows_up_to_now(tmp_path, fmt: str, unit:
     assert [low for low, _ in bounds] == [first + n * 86400 * unit for n in range(4)]
     assert [high for _, high in bounds[:3]] == [low for low, _ in bounds[1:]]
     assert abs(bounds[-1][1] - datetime.now(UTC).timestamp() * unit) < 60 * unit
+
+
+def test_a_null_property_schema_is_no_hint(api, tmp_path) -> None:
+    """An InlineSchemaLoader property whose schema is null: the others still give their hints."""
+    streams = """
+    - type: DeclarativeStream
+      name: items
+      primary_key: [id]
+      schema_loader:
+        type: InlineSchemaLoader
+        schema: {type: object, properties: {id: {type: integer}, name: {type: string}, group: null, updated: {type: [string, "null"]}}}
+      retriever:
+        type: SimpleRetriever
+        requester: {$ref: "#/definitions/requester", path: /offset, request_parameters: {limit: 30}}
+        record_selector: {extractor: {field_path: [data]}}
+    """
+    file = run(manifest_source(manifest(streams), {"base": api.origin}), tmp_path)
+    assert ids(file, "items") == list(range(25))
+    assert query(file, 'select name, "group" from data.items where id = 4') == [("item 4", 1)]
+    assert [r.query for r in api.log] == [{"limit": "30"}]

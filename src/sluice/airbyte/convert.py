@@ -429,11 +429,12 @@ def _inject(endpoint: dict[str, Any], option: Mapping[str, Any], value: Any, whe
     endpoint.setdefault(target, {})[str(option.get("field_name"))] = value if target != "headers" else str(value)
 
 
-def _schema(node: Any) -> Any:
-    """A JSON Schema with its boolean subschemas (`true`: anything) as empty schemas."""
+def _schema(node: Any, properties: bool = False) -> Any:
+    """A JSON Schema with its boolean subschemas (`true`: anything) as empty schemas, and a
+    property whose schema is null (the CDK reads no hint from it) as anything too."""
     if isinstance(node, Mapping):
-        return {k: ({} if isinstance(v, bool) and k not in ("additionalProperties", "airbyte_secret") else _schema(v))
-                for k, v in node.items()}
+        return {k: ({} if isinstance(v, bool) and k not in ("additionalProperties", "airbyte_secret") or v is None and properties
+                    else _schema(v, k == "properties" and not properties)) for k, v in node.items()}
     if isinstance(node, list):
         return [_schema(v) for v in node]
     return node
