@@ -82,3 +82,61 @@ def test_a_null_property_schema_is_no_hint(api, tmp_path) -> None:
     assert ids(file, "items") == list(range(25))
     assert query(file, 'select name, "group" from data.items where id = 4') == [("item 4", 1)]
     assert [r.query for r in api.log] == [{"limit": "30"}]
+
+
+def org_api(seen: list[str]) -> Server:
+    """/orgs -> two orgs; /orgs/{org}/events -> two events each; /orgs/{org}/events/{event}/rules
+    -> one rule, 404 for an event of another org."""
+    events = {"o1": ["e1", "e2"], "o2": ["e3", "e4"]}
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        parts = request.path.strip("/").split("/")
+        if parts == ["orgs"]:
+            return web.json_response({"results": [{"slug": org} for org in events]})
+        if len(parts) == 3:
+            return web.json_response({"results": [{"slug": e, "org": parts[1]} for e in events[parts[1]]]})
+        if parts[3] not in events[parts[1]]:
+            return web.json_response({"detail": "not found"}, status=404)
+        return web.json_response({"results": [{"id": f"{parts[1]}-{parts[3]}"}]})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    return Server(app)
+
+
+def test_grandparent_and_parent_partitions_read_from_one_parent_record(tmp_path) -> None:
+    """[grandparent, parent] routers whose parent is a substream of the grandparent: each
+    parent record with its own grandparent (the CDK would also pair it with the others)."""
+    def router(stream: str, field: str) -> str:
+        return f"{{type: SubstreamPartitionRouter, parent_stream_configs: [{{stream: {{$ref: '#/definitions/{stream}'}}, parent_key: slug, partition_field: {field}}}]}}"
+    def retriever(path: str, routers: str = "") -> str:
+        router = f", partition_router: {routers}" if routers else ""
+        return (f'{{type: SimpleRetriever, requester: {{$ref: "#/definitions/requester", path: "{path}"}}, '
+                f"record_selector: {{extractor: {{field_path: [results]}}}}{router}}}")
+    definitions = f"""
+    orgs: {{type: DeclarativeStream, name: orgs, primary_key: [slug], retriever: {retriever("/orgs")}}}
+    events:
+      type: DeclarativeStream
+      name: events
+      primary_key: [slug]
+      retriever: {retriever("/orgs/{{ stream_partition.org }}/events", router("orgs", "org"))}
+    """
+    streams = f"""
+    - $ref: "#/definitions/orgs"
+    - $ref: "#/definitions/events"
+    - type: DeclarativeStream
+      name: rules
+      primary_key: [id]
+      retriever: {retriever("/orgs/{{ stream_partition.org }}/events/{{ stream_partition['event'] }}/rules",
+                            f'[{router("orgs", "org")}, {router("events", "event")}]')}
+    """
+    seen: list[str] = []
+    with org_api(seen) as server:
+        file = run(manifest_source(manifest(streams, definitions), {"base": server.url}), tmp_path)
+    assert sorted(r[0] for r in query(file, "select id from data.rules")) == ["o1-e1", "o1-e2", "o2-e3", "o2-e4"]
+    assert sorted(r[0] for r in query(file, "select slug from data.events")) == ["e1", "e2", "e3", "e4"]
+    columns = [r[0] for r in query(file, "select column_name from information_schema.columns where table_name = 'events'")]
+    assert not any(c.startswith("_orgs") for c in columns)
+    assert sorted(p for p in seen if p.endswith("/rules")) == [f"/orgs/{o}/events/{e}/rules" for o, e in
+                                                                 [("o1", "e1"), ("o1", "e2"), ("o2", "e3"), ("o2", "e4")]]

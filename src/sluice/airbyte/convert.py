@@ -29,6 +29,7 @@ from .requester import auth, error_handling
 from .steps import AddFields, Context, DropParentFields, Partition, RecordFilter, RemoveFields
 
 STATIC_NAMES = {"config", "parameters"}
+INCLUDE = "_sluice_include_from_parent"  # on a parent stream copied for a grandchild: the keys it copies
 _OURS = re.compile(r"(\{resources\.[^{}]+\}|\{incremental\.\w+\})")  # the placeholders convert writes
 _PARTITION = re.compile(r"\{\{\s*stream_(?:partition|slice)\s*(?:\.\s*(\w+)|\[\s*['\"](\w+)['\"]\s*\]|\.get\(\s*['\"](\w+)['\"]\s*\))\s*\}\}")
 
@@ -195,6 +196,8 @@ def _resource(stream: Mapping[str, Any], where: Where, routers: list[Mapping[str
                 _inject(endpoint, option, placeholder, where, "incremental_sync")
             endpoint["incremental"] = spec
     _steps(resource, stream, retriever, where, parent)
+    if stream.get(INCLUDE):  # a parent fetched for a grandchild: the grandparent's key it needs
+        resource["include_from_parent"] = [*resource.get("include_from_parent", []), *stream[INCLUDE]]
     if where.partition_option is not None:
         option, placeholder = where.partition_option
         _inject(endpoint, option, placeholder, where, "retriever.partition_router.parent_stream_configs[0].request_option")
@@ -367,14 +370,30 @@ def _routers(raw: Any, where: Where) -> list[Mapping[str, Any]]:
     known = [r for r in routers if r.get("type") in ("SubstreamPartitionRouter", "ListPartitionRouter")]
     if len(known) != len(routers):
         where.problem("retriever.partition_router", "only SubstreamPartitionRouter and ListPartitionRouter are supported")
-    if len(known) > 1:
+    if len(known) > 1 and not _grandparent(known):
         where.problem("retriever.partition_router", "a cartesian product of partition routers is not supported")
-    return known[:1]
+    return known[:2] if len(known) == 2 else known[:1]
+
+
+def _grandparent(routers: list[Mapping[str, Any]]) -> bool:
+    """A product of a stream's partitions and its parent's (`[grandparent, parent]` routers,
+    the parent itself a substream of the grandparent): the parent with its own grandparent,
+    which is what such a product names. (The CDK pairs every parent with every grandparent;
+    with one grandparent record that is the same.)"""
+    configs = [(r.get("parent_stream_configs") or [None]) for r in routers]
+    if any(r.get("type") != "SubstreamPartitionRouter" for r in routers) or any(len(c) != 1 for c in configs):
+        return False
+    grand, parent = configs[0][0], configs[1][0]
+    own = _routers(((parent.get("stream") or {}).get("retriever") or {}).get("partition_router"), Where("", {}, {}, []))
+    above = own[0].get("parent_stream_configs") or [{}] if len(own) == 1 else [{}]
+    return str((above[0].get("stream") or {}).get("name")) == str((grand.get("stream") or {}).get("name"))
 
 
 def _parent(routers: list[Mapping[str, Any]], where: Where, parents: dict[str, tuple[Mapping[str, Any], list[str]]],
             child: str) -> tuple[str, str, str] | None:
     """(parent resource, parent key, partition field) of a SubstreamPartitionRouter."""
+    if len(routers) == 2:
+        return _with_grandparent(routers, where, parents, child)
     router = routers[0] if routers else {}
     if router.get("type") != "SubstreamPartitionRouter":
         return None
@@ -399,6 +418,26 @@ def _parent(routers: list[Mapping[str, Any]], where: Where, parents: dict[str, t
     if isinstance(option, Mapping):
         where.partition_option = (option, where.placeholders[partition])
     return parent, key, partition
+
+
+def _with_grandparent(routers: list[Mapping[str, Any]], where: Where, parents: dict[str, tuple[Mapping[str, Any], list[str]]],
+                     child: str) -> tuple[str, str, str] | None:
+    """The parent fetched again (not loaded) with its grandparent's key copied into each
+    record, so the child reads both partition fields from one parent record."""
+    at = "retriever.partition_router"
+    grand, config = routers[0]["parent_stream_configs"][0], routers[1]["parent_stream_configs"][0]
+    for i, each in enumerate((grand, config)):
+        for unsupported in ("extra_fields", "lazy_read_pointer", "request_option"):
+            if each.get(unsupported):
+                where.problem(f"{at}[{i}].parent_stream_configs[0].{unsupported}", "is not supported with a grandparent")
+    grand_key = str(where.static(grand.get("parent_key"), f"{at}[0].parent_stream_configs[0].parent_key"))
+    stream = config.get("stream") or {}
+    hidden = f"{stream.get('name')}_with_{(grand.get('stream') or {}).get('name')}"
+    copied = {**stream, "name": hidden, INCLUDE: [grand_key]}
+    found = _parent([{"parent_stream_configs": [{**config, "stream": copied}], "type": "SubstreamPartitionRouter"}], where, parents, child)
+    partition = str(where.static(grand.get("partition_field"), f"{at}[0].parent_stream_configs[0].partition_field"))
+    where.placeholders[partition] = f"{{resources.{hidden}._{(grand.get('stream') or {}).get('name')}_{grand_key}}}"
+    return found
 
 
 def _list_copies(stream: Mapping[str, Any], router: Mapping[str, Any], where: Where) -> list[dict[str, Any]]:
