@@ -140,3 +140,45 @@ def test_grandparent_and_parent_partitions_read_from_one_parent_record(tmp_path)
     assert not any(c.startswith("_orgs") for c in columns)
     assert sorted(p for p in seen if p.endswith("/rules")) == [f"/orgs/{o}/events/{e}/rules" for o, e in
                                                                  [("o1", "e1"), ("o1", "e2"), ("o2", "e3"), ("o2", "e4")]]
+
+
+@pytest.mark.parametrize(("job", "expected"), [(None, ["/jobs/w1", "/jobs/w2"]), ("", ["/jobs/w1", "/jobs/w2"]), ("7", ["/jobs/7"])])
+def test_config_or_partition_in_a_path(tmp_path, job: str | None, expected: list[str]) -> None:
+    """`{{ config['job'] or stream_partition['workflow'] }}`: the config's value when set, else
+    each parent's."""
+    seen: list[str] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        seen.append(request.path)
+        if request.path == "/workflows":
+            return web.json_response({"results": [{"id": "w1"}, {"id": "w2"}]})
+        return web.json_response({"results": [{"id": request.path.rsplit("/", 1)[1]}]})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    streams = """
+    - type: DeclarativeStream
+      name: jobs
+      primary_key: [id]
+      retriever:
+        type: SimpleRetriever
+        requester: {$ref: "#/definitions/requester", path: "/jobs/{{ config['job'] or stream_partition['workflow'] }}"}
+        record_selector: {extractor: {field_path: [results]}}
+        partition_router:
+          type: SubstreamPartitionRouter
+          parent_stream_configs:
+          - parent_key: id
+            partition_field: workflow
+            stream:
+              type: DeclarativeStream
+              name: workflows
+              retriever:
+                type: SimpleRetriever
+                requester: {$ref: "#/definitions/requester", path: /workflows}
+                record_selector: {extractor: {field_path: [results]}}
+    """
+    with Server(app) as server:
+        config = {"base": server.url, **({} if job is None else {"job": job})}
+        file = run(manifest_source(manifest(streams), config), tmp_path)
+    assert sorted(p for p in seen if p.startswith("/jobs")) == expected
+    assert sorted(r[0] for r in query(file, "select id from data.jobs")) == [p.rsplit("/", 1)[1] for p in expected]

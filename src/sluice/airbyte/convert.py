@@ -31,6 +31,7 @@ from .steps import AddFields, Context, DropParentFields, Partition, RecordFilter
 STATIC_NAMES = {"config", "parameters"}
 INCLUDE = "_sluice_include_from_parent"  # on a parent stream copied for a grandchild: the keys it copies
 _OURS = re.compile(r"(\{resources\.[^{}]+\}|\{incremental\.\w+\})")  # the placeholders convert writes
+_CONFIG_OR = re.compile(r"\{\{\s*(config\s*(?:\.\s*\w+|\[\s*['\"]\w+['\"]\s*\]))\s+or\s+(stream_(?:partition|slice)\s*(?:\.\s*\w+|\[\s*['\"]\w+['\"]\s*\]))\s*\}\}")
 _PARTITION = re.compile(r"\{\{\s*stream_(?:partition|slice)\s*(?:\.\s*(\w+)|\[\s*['\"](\w+)['\"]\s*\]|\.get\(\s*['\"](\w+)['\"]\s*\))\s*\}\}")
 
 
@@ -68,7 +69,8 @@ class Where:
             return [self.static(v, f"{at}[{i}]") for i, v in enumerate(value)]
         if not isinstance(value, str) or "{{" not in value and "{%" not in value:
             return value
-        text = _PARTITION.sub(self._partition, value)
+        text = _CONFIG_OR.sub(self._config_or, value)
+        text = _PARTITION.sub(self._partition, text)
         text = interval_placeholders(text)
         try:
             check(text)
@@ -92,6 +94,12 @@ class Where:
         except TemplateError as exc:
             self.problem(at, str(exc))
             return None
+
+    def _config_or(self, match: re.Match[str]) -> str:
+        """`{{ config[x] or stream_partition[y] }}`: the config's value when it is set (then
+        one request, not the same one per parent), else the partition's."""
+        value = self.evaluate(f"{{{{ {match.group(1)} }}}}", "")
+        return str(value) if value else f"{{{{ {match.group(2)} }}}}"
 
     def _partition(self, match: re.Match[str]) -> str:
         name = next(group for group in match.groups() if group)
