@@ -179,3 +179,41 @@ def test_a_failure_names_the_resource_not_our_generators(api, tmp_path, incremen
     assert "resource 'tickets': HTTP 404" in message
     for internal in ("_to_dlt", "_as_arrow", "stream", "fetch"):
         assert f"`{internal}`" not in message
+
+
+def test_a_slow_first_child_does_not_stall_the_fan_out(tmp_path) -> None:
+    # Pages reach dlt in order, so finished chains wait behind the head: the head (child 0) is
+    # stuck until 150 other children were requested, or 5 s. Finished chains keep their place
+    # in the order (up to 256), not a running slot (64): the fan-out goes on meanwhile.
+    from sluice import rest_api_source
+
+    others: set[int] = set()
+    enough = asyncio.Event()
+    while_stuck: list[int] = []
+
+    async def parents(request: web.Request) -> web.Response:
+        return web.json_response({"data": [{"id": i} for i in range(200)]})
+
+    async def child(request: web.Request) -> web.Response:
+        parent = int(request.match_info["id"])
+        if parent == 0:
+            try:
+                await asyncio.wait_for(enough.wait(), 5)
+            except TimeoutError:
+                pass
+            while_stuck.append(len(others))
+        else:
+            others.add(parent)
+            if len(others) >= 150:
+                enough.set()
+        return web.json_response({"data": [{"parent": parent}]})
+
+    app = web.Application()
+    app.router.add_get("/parents", parents)
+    app.router.add_get("/parents/{id}/kids", child)
+    with Server(app) as server:
+        config = {"client": {"base_url": server.url, "paginator": "single_page"}, "resources": [
+            {"name": "parents", "endpoint": "parents"},
+            {"name": "kids", "endpoint": "parents/{resources.parents.id}/kids"}]}
+        _run(rest_api_source(config), tmp_path, "stall")
+    assert while_stuck and while_stuck[0] >= 150, f"only {while_stuck} other children were requested while the first one was stuck"

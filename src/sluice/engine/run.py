@@ -48,7 +48,10 @@ class Sink(Protocol):
 @dataclass(frozen=True)
 class RunOptions:
     max_pages: int | None = None  # per chain: a safety cap
-    max_open_chains: int = 64  # per resource: chains started and not yet released in order
+    max_open_chains: int = 64  # per resource: chains running at once
+    # ... and child chains started and not yet released in order (finished ones wait behind a
+    # slow head: a child in retry backoff must not stall the fan-out, nor memory grow).
+    max_unreleased_chains: int = 256
     max_retry_delay: float | None = None  # a run-time cap on every retry wait (demo, tests)
     # Page-number and offset chains whose end only a short page tells: after `speculate_after`
     # full pages, keep up to `speculative_window` next pages in flight. A few requests past the
@@ -83,7 +86,8 @@ class Engine:
         self.options = options or RunOptions()
         self.pacer = pacer
         self._progress = _Progress()
-        self._budgets = {r.name: asyncio.Semaphore(self.options.max_open_chains) for r in source.resources}
+        self._budgets = {r.name: asyncio.Semaphore(self._unreleased(r)) for r in source.resources}
+        self._running = {r.name: asyncio.Semaphore(self.options.max_open_chains) for r in source.resources}
         self._sequences = {r.name: self._sequence(r) for r in source.resources}
         self._feeds = {r.name: ParentFeed(r, self.incremental.get(r.name, {})) for r in source.resources}
         self._resume = resume
@@ -95,6 +99,11 @@ class Engine:
         self._starts: dict[str, deque[tuple[ResourceSpec, Any, Window | None]]] = {}  # per parent: children to start
         self._walks: dict[str, tuple[Any, Any]] = {}  # windowed resource -> (next window's start, end)
         self._resuming: deque[ChainPoint] = deque()
+
+    def _unreleased(self, resource: ResourceSpec) -> int:
+        # Windows keep the tighter bound: a finished window behind the head is fetched again
+        # after a crash, and windows are few and even; children are many and uneven.
+        return self.options.max_unreleased_chains if resource.parent is not None else self.options.max_open_chains
 
     def _sequence(self, resource: ResourceSpec) -> Sequence:
         async def release(slot: Slot, records: list[Any]) -> None:
@@ -166,15 +175,16 @@ class Engine:
             self._idle -= 1
 
     async def _acquire(self, name: str) -> None:
-        budget = self._budgets[name]
-        if not budget.locked():
-            await budget.acquire()  # free: returns without suspending
-            return
-        self._idle += 1
-        try:
-            await budget.acquire()
-        finally:
-            self._idle -= 1
+        """A place in the resource's order, then a running chain's: counted idle while waiting."""
+        for budget in (self._budgets[name], self._running[name]):
+            if not budget.locked():
+                await budget.acquire()  # free: returns without suspending
+                continue
+            self._idle += 1
+            try:
+                await budget.acquire()
+            finally:
+                self._idle -= 1
 
     async def _resumed(self, resume: Snapshot, covered: set[str]) -> None:
         """Restart a checkpoint's chains and walks; resources it covered with nothing left are
@@ -298,6 +308,8 @@ class Engine:
             await self._run_chain(resource, chain)
         finally:
             self._alive -= 1
+        if chain.slot.parent is not None or _windowed(resource):
+            self._running[resource.name].release()  # its place in the order is kept until released
 
     async def _run_chain(self, resource: ResourceSpec, chain: _Chain) -> None:
         try:
