@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import dlt
 import pytest
 from aiohttp import web
 from apis import Server
-from test_airbyte_source import ids, manifest, query, run
+from test_airbyte_source import ids, manifest, paged, query, run
 
 from sluice.airbyte import manifest_source
 
@@ -142,6 +143,24 @@ def test_grandparent_and_parent_partitions_read_from_one_parent_record(tmp_path)
                                                                  [("o1", "e1"), ("o1", "e2"), ("o2", "e3"), ("o2", "e4")]]
 
 
+def child(name: str, path: str, parent: str, field: str, option: str = "") -> str:
+    """A stream at `path`, a substream of `parent` (at /<parent>) by its `id` as `field`."""
+    return paged(name, path, "results", "{type: NoPagination}").rstrip() + f"""
+        partition_router:
+          type: SubstreamPartitionRouter
+          parent_stream_configs:
+          - parent_key: id
+            partition_field: {field}
+            {option}
+            stream:
+              type: DeclarativeStream
+              name: {parent}
+              retriever:
+                type: SimpleRetriever
+                requester: {{$ref: "#/definitions/requester", path: /{parent}}}
+                record_selector: {{extractor: {{field_path: [results]}}}}"""
+
+
 @pytest.mark.parametrize(("job", "expected"), [(None, ["/jobs/w1", "/jobs/w2"]), ("", ["/jobs/w1", "/jobs/w2"]), ("7", ["/jobs/7"])])
 def test_config_or_partition_in_a_path(tmp_path, job: str | None, expected: list[str]) -> None:
     """`{{ config['job'] or stream_partition['workflow'] }}`: the config's value when set, else
@@ -156,29 +175,49 @@ def test_config_or_partition_in_a_path(tmp_path, job: str | None, expected: list
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", handler)
-    streams = """
-    - type: DeclarativeStream
-      name: jobs
-      primary_key: [id]
-      retriever:
-        type: SimpleRetriever
-        requester: {$ref: "#/definitions/requester", path: "/jobs/{{ config['job'] or stream_partition['workflow'] }}"}
-        record_selector: {extractor: {field_path: [results]}}
-        partition_router:
-          type: SubstreamPartitionRouter
-          parent_stream_configs:
-          - parent_key: id
-            partition_field: workflow
-            stream:
-              type: DeclarativeStream
-              name: workflows
-              retriever:
-                type: SimpleRetriever
-                requester: {$ref: "#/definitions/requester", path: /workflows}
-                record_selector: {extractor: {field_path: [results]}}
-    """
+    streams = child("jobs", "\"/jobs/{{ config['job'] or stream_partition['workflow'] }}\"", "workflows", "workflow")
     with Server(app) as server:
         config = {"base": server.url, **({} if job is None else {"job": job})}
         file = run(manifest_source(manifest(streams), config), tmp_path)
     assert sorted(p for p in seen if p.startswith("/jobs")) == expected
     assert sorted(r[0] for r in query(file, "select id from data.jobs")) == [p.rsplit("/", 1)[1] for p in expected]
+
+
+def test_lookback_on_a_per_parent_cursor_starts_each_parent_back_from_its_own_last_value(tmp_path) -> None:
+    """A substream's cursor with a lookback_window: the next run asks each parent from its own
+    last value less the lookback (never before the start)."""
+    seen: list[tuple[str, str]] = []
+    last_day = {"p1": 5, "p2": 3}
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.path == "/parents":
+            return web.json_response({"results": [{"id": p} for p in last_day]})
+        parent, since = request.query["parent"], request.query["since"]
+        seen.append((parent, since))
+        rows = [{"id": f"{parent}-{d}", "updated": f"2024-01-{d:02d}T00:00:00Z"} for d in range(1, last_day[parent] + 1)]
+        return web.json_response({"results": [r for r in rows if r["updated"] >= since]})
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", handler)
+    option = "request_option: {type: RequestOption, inject_into: request_parameter, field_name: parent}"
+    streams = child("children", "/children", "parents", "parent", option) + """
+      incremental_sync:
+        type: DatetimeBasedCursor
+        cursor_field: updated
+        datetime_format: "%Y-%m-%dT%H:%M:%SZ"
+        start_datetime: "{{ config['start'] }}"
+        lookback_window: P1D
+        start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: since}
+    """
+    pipeline = dlt.pipeline("lookback", destination=dlt.destinations.duckdb(str(tmp_path / "lb.duckdb")), dataset_name="data",
+                            pipelines_dir=str(tmp_path / "pipes"))
+    with Server(app) as server:
+        config = {"base": server.url, "start": "2024-01-02T00:00:00Z"}
+        pipeline.run(manifest_source(manifest(streams), config))
+        assert sorted(seen) == [("p1", "2024-01-02T00:00:00Z"), ("p2", "2024-01-02T00:00:00Z")]
+        seen.clear()
+        last_day["p1"] = 6
+        pipeline.run(manifest_source(manifest(streams), config))
+    assert sorted(seen) == [("p1", "2024-01-04T00:00:00Z"), ("p2", "2024-01-02T00:00:00Z")]
+    rows = query(tmp_path / "lb.duckdb", "select id from data.children")
+    assert sorted({r[0] for r in rows}) == ["p1-2", "p1-3", "p1-4", "p1-5", "p1-6", "p2-2", "p2-3"]

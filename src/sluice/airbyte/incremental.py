@@ -68,8 +68,6 @@ def cursor_spec(cursor: Mapping[str, Any], where: Where, *, per_parent: bool) ->
     _bounds(cursor, where, spec)
     if per_parent and not cursor.get("global_substream_cursor"):
         spec["per_parent"] = True
-        if spec.pop("lag", None) is not None:
-            where.problem("incremental_sync.lookback_window", "a lookback on a per-parent cursor is not supported")
     return spec
 
 

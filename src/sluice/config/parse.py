@@ -460,10 +460,7 @@ def _window(sub: Reader, func: Any) -> Any:
 
 
 def _per_parent(sub: Reader) -> bool:
-    per_parent = bool(sub.bool("per_parent", False))
-    if per_parent and sub.raw.get("lag") is not None:
-        sub.problem("per_parent", "a per-parent cursor has no lag", "remove lag, or per_parent")
-    return per_parent
+    return bool(sub.bool("per_parent", False))
 
 
 def _check_per_parent(ep: Reader, endpoint: EndpointSpec | None, parent: str | None) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import orjson
+from dlt.extract.incremental.lag import apply_lag
 
 from ..config.specs import IncrementalSpec
 from ..errors import ResponseError
@@ -53,7 +54,9 @@ class ParentCursors:
         """The records of one parent's page that are new, the parent's cursor advanced by them."""
         parent = key(placeholders)
         start = self._start(parent)
-        seen = set(self._saved(parent)[1:]) if start is not None else set()
+        saved = self._saved(parent)
+        # The records at the last value are dropped again, unless a lag fetches them anew (as dlt).
+        seen = set(saved[1:]) if saved and start == saved[0] else set()
         kept = []
         for record in records:
             value = find_first(self.spec.cursor_path, record)
@@ -74,7 +77,11 @@ class ParentCursors:
 
     def _start(self, parent: str) -> Any:
         entry = self._saved(parent)
-        return entry[0] if entry else self.spec.initial_value
+        if not entry:
+            return self.spec.initial_value
+        if self.spec.lag:  # dlt's lag, per parent: back from the last value, never before initial_value
+            return apply_lag(self.spec.lag, self.spec.initial_value, entry[0], self.func)
+        return entry[0]
 
     def _saved(self, parent: str) -> list[Any]:
         entry = self.saved.get(parent)
