@@ -221,3 +221,36 @@ def test_lookback_on_a_per_parent_cursor_starts_each_parent_back_from_its_own_la
     assert sorted(seen) == [("p1", "2024-01-04T00:00:00Z"), ("p2", "2024-01-02T00:00:00Z")]
     rows = query(tmp_path / "lb.duckdb", "select id from data.children")
     assert sorted({r[0] for r in rows}) == ["p1-2", "p1-3", "p1-4", "p1-5", "p1-6", "p2-2", "p2-3"]
+
+
+def test_compact_date_cursor_walks_day_windows(tmp_path) -> None:
+    """A `%Y%m%d` cursor with a step: windows written as the cursor is, up to tomorrow."""
+    today = datetime.now(UTC).date()
+    days = [(today - timedelta(days=n)).strftime("%Y%m%d") for n in range(6)]
+    seen: list[tuple[str, str]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        low, high = request.query["from"], request.query["to"]
+        seen.append((low, high))
+        return web.json_response({"results": [{"id": d, "day": d} for d in days if low <= d < high]})
+
+    app = web.Application()
+    app.router.add_get("/days", handler)
+    streams = paged("days", "/days", "results", "{type: NoPagination}") + """
+      incremental_sync:
+        type: DatetimeBasedCursor
+        cursor_field: day
+        datetime_format: "%Y%m%d"
+        cursor_datetime_formats: ["%Y%m%d"]
+        start_datetime: {datetime: "{{ config['start'] }}", datetime_format: "%Y-%m-%dT%H:%M:%SZ"}
+        step: P1D
+        cursor_granularity: P1D
+        start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: from}
+        end_time_option: {type: RequestOption, inject_into: request_parameter, field_name: to}
+    """
+    with Server(app) as server:
+        config = {"base": server.url, "start": f"{today - timedelta(days=3)}T00:00:00Z"}
+        file = run(manifest_source(manifest(streams), config), tmp_path)
+    assert sorted(r[0] for r in query(file, "select day from data.days")) == sorted(days[:4])
+    bounds = [(today + timedelta(days=n)).strftime("%Y%m%d") for n in range(-3, 2)]
+    assert sorted(seen) == list(zip(bounds, bounds[1:], strict=False))

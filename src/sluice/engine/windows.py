@@ -2,7 +2,7 @@
 
 Owns the walk and the form of its bounds. Every bound keeps the form of the start value: an
 ISO string stays an ISO string written the same way ('2024-01-01T00:00:00Z' ->
-'2024-01-08T00:00:00Z', '2024-01-01' -> '2024-01-08'), a date stays a date, a datetime a
+'2024-01-08T00:00:00Z', '2024-01-01' -> '2024-01-08', '20240101' -> '20240108'), a date stays a date, a datetime a
 datetime, a number a number. The first bound is the start as given, the last the end as given
 (`end_value`, or now in the start's form). A duration on a number walks it as epoch time:
 seconds, or milliseconds from 10**11 on (in seconds that would be the year 5138), so an
@@ -25,6 +25,7 @@ import pendulum
 
 # RFC 3339 and its common relatives: date only, ' ' for 'T', no seconds, any fraction, no zone.
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})(?:([T ])(\d{2}:\d{2})(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:?\d{2})?)?")
+_BASIC = re.compile(r"\d{8}")  # ISO 8601's basic date, '20240101'
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _MS = 10**11  # an epoch this large in seconds is the year 5138: it counts milliseconds
 Step = Any  # a pendulum Duration (time cursors) or a positive int/float (numeric cursors)
@@ -148,14 +149,14 @@ def _is_number(value: Any) -> bool:
 def _is_date(value: Any) -> bool:
     if isinstance(value, str):
         match = _ISO.fullmatch(value)
-        return match is not None and match.group(2) is None
+        return match is not None and match.group(2) is None or _BASIC.fullmatch(value) is not None
     return isinstance(value, date) and not isinstance(value, datetime)
 
 
 def _point(value: Any) -> datetime | None:
     """`value` on one time line (aware, UTC when it says nothing); None when it is not a time."""
     if isinstance(value, str):
-        if _ISO.fullmatch(value) is None:
+        if _ISO.fullmatch(value) is None and _BASIC.fullmatch(value) is None:
             return None
         try:
             value = datetime.fromisoformat(value) if "T" in value or " " in value else date.fromisoformat(value)
@@ -186,6 +187,8 @@ def _zoned(point: datetime, zone: tzinfo) -> datetime:
 
 
 def _iso_form(start: str) -> Callable[[datetime], str]:
+    if _BASIC.fullmatch(start):
+        return lambda p: p.astimezone(UTC).strftime("%Y%m%d")
     match = _ISO.fullmatch(start)
     if match is None:
         raise ValueError(f"a duration window walks between dates or times, not from {start!r}")
