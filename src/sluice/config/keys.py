@@ -78,7 +78,7 @@ INCREMENTAL: dict[str, str] = {
     "convert": "callable applied to the value before it is sent",
     "range_start": "open or closed (default)",
     "range_end": "open (default) or closed",
-    "window": "walk [start, end) in windows of this size, each its own chain: an ISO-8601 duration (P7D, PT6H) or a number for numeric cursors",
+    "window": "walk [start, end) in windows of this size, each its own chain: an ISO-8601 duration (P7D, PT6H; also on epoch-second or -millisecond cursors) or a number for other numeric cursors",
     "per_parent": "true on a child resource: one cursor per parent record instead of one for the resource",
 }
 RATE_LIMIT: dict[str, str] = {
