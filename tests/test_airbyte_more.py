@@ -254,3 +254,27 @@ def test_compact_date_cursor_walks_day_windows(tmp_path) -> None:
     assert sorted(r[0] for r in query(file, "select day from data.days")) == sorted(days[:4])
     bounds = [(today + timedelta(days=n)).strftime("%Y%m%d") for n in range(-3, 2)]
     assert sorted(seen) == list(zip(bounds, bounds[1:], strict=False))
+
+
+@pytest.mark.parametrize(("fmt", "lag"), [("%ms", 86_400_000.0), ("%s", 86_400.0), ("%Y-%m-%dT%H:%M:%SZ", 86_400.0), ("%Y-%m-%d", 1.0)])
+def test_a_lookback_is_given_to_dlt_in_the_cursors_unit(fmt: str, lag: float) -> None:
+    # dlt's lag counts days on a date cursor and raw units on a number: P1D is 86,400,000 on a %ms epoch
+    from sluice.airbyte.convert import convert
+    from sluice.airbyte.manifest import read_manifest
+
+    streams = """
+      - type: DeclarativeStream
+        name: items
+        primary_key: id
+        $parameters: {path: /items, records: results}
+        retriever: {type: SimpleRetriever, requester: {$ref: "#/definitions/requester"}, record_selector: {$ref: "#/definitions/selector"}}
+        incremental_sync:
+          type: DatetimeBasedCursor
+          cursor_field: updated
+          datetime_format: "%s"
+          start_datetime: "{{ config['start'] }}"
+          lookback_window: P1D
+          start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: since}
+    """.replace('"%s"', f'"{fmt}"')
+    converted = convert(read_manifest(manifest(streams)), {"base": "http://127.0.0.1:9", "start": "2024-01-01T00:00:00Z"})
+    assert converted.config["resources"][0]["endpoint"]["incremental"]["lag"] == lag

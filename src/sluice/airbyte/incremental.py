@@ -120,7 +120,17 @@ def _bounds(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> No
     lookback = where.static(cursor.get("lookback_window"), f"{at}.lookback_window")
     if lookback:
         try:
-            spec["lag"] = duration(str(lookback)).total_seconds()
+            spec["lag"] = _lag(duration(str(lookback)).total_seconds(), str(cursor.get("datetime_format") or ""))
         except (ValueError, TypeError, AttributeError):
             where.problem(f"{at}.lookback_window", f"cannot read {lookback!r} as an ISO-8601 duration")
+
+
+def _lag(seconds: float, datetime_format: str) -> float:
+    """dlt's lag counts in the cursor's unit: milliseconds for `%ms` epochs, days for a
+    date-only format, seconds otherwise (epoch seconds and datetimes)."""
+    if datetime_format == "%ms":
+        return seconds * 1000
+    if datetime_format and datetime_format != "%s" and not any(d in datetime_format for d in ("%H", "%M", "%S", "%s", "%f", "%I")):
+        return seconds / 86400
+    return seconds
 
