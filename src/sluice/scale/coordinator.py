@@ -12,6 +12,7 @@ incremental cursors aggregated by dlt itself over every shard's records.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import tempfile
 import time
@@ -26,12 +27,14 @@ from ..checkpoint.driver import CheckpointResult
 from ..config.specs import SourceSpec
 from ..engine.run import RunOptions, Sink, _with_ancestors
 from ..engine.stats import RunStats
-from ..errors import FatalError
+from ..errors import FatalError, HTTPStatusError
 from ..load.runtime import Run
 from .budget import Budget
 from .shards import Shard, ShardError, child_shards, root_shards
 from .worker import Job, ShardResult, read_pages, run_shard
 
+log = logging.getLogger(__name__)
+CLEAN_TRIES = 10  # 2 s for cancelled shards to stop writing
 SHARDS_PER_WORKER = 4  # child shards per worker and parent resource: small enough to spread unevenly finishing work
 
 
@@ -145,7 +148,9 @@ class Coordinator:
         except BaseException:
             self.client.cancel(list(futures))
             raise
-        return [results[shard.key] for shard in plan]
+        done = [results[shard.key] for shard in plan]
+        _check_all_skipped(self.spec, done)
+        return done
 
     def _submit(self, shard: Shard) -> Any:
         job = Job(self.spec, shard, self.incremental, self.options, self.staging, self.budget)
@@ -171,9 +176,31 @@ class Coordinator:
         return max(math.ceil(parents / (workers * SHARDS_PER_WORKER)), 1)
 
     def clean(self) -> None:
+        """Remove the run's staging; never hides the run's own error (a shard cancelled after
+        another failed may still be writing there: Dask cannot stop a running task)."""
         fs, _, [path] = fsspec.get_fs_token_paths(self.staging)
-        if fs.exists(path):
-            fs.rm(path, recursive=True)
+        for _ in range(CLEAN_TRIES):
+            try:
+                if fs.exists(path):
+                    fs.rm(path, recursive=True)
+                return
+            except OSError:
+                time.sleep(0.2)
+        log.warning("could not remove the staging directory %s: a cancelled shard is still writing there", path)
+
+
+def _check_all_skipped(spec: SourceSpec, results: list[ShardResult]) -> None:
+    """The engine's rule (every request of a child resource answered 404: a wrong path) over
+    the whole run, as a local run applies it."""
+    chains: dict[str, list[int]] = {}
+    for result in results:
+        for name, (count, skipped) in result.chains.items():
+            total = chains.setdefault(name, [0, 0])
+            total[0], total[1] = total[0] + count, total[1] + skipped
+    for name, (count, skipped) in chains.items():
+        if count >= 2 and skipped == count:
+            raise HTTPStatusError(f"every one of {count} requests answered 404: check the path "
+                                  f"'{spec.resource(name).endpoint.path}'", resource=name, status=404)
 
 
 _ADDED = ("requests", "retries", "pages", "records", "skipped_children", "wasted_requests", "selector_misses", "bytes",

@@ -11,6 +11,7 @@ it, so the tables are the same to the row (see docs/scale-out.md for why not par
 from __future__ import annotations
 
 import asyncio
+import copyreg
 import pickle
 import re
 import uuid
@@ -21,13 +22,23 @@ from typing import IO, Any
 import fsspec  # type: ignore[import-untyped]
 
 from ..checkpoint.frontier import ChainPoint, Snapshot
-from ..config.specs import SourceSpec
+from ..config.specs import ResourceSpec, SourceSpec
 from ..engine.parents import ParentFeed
 from ..engine.run import Engine, RunOptions
 from ..engine.stats import RunStats
 from ..errors import SluiceError
+from ..templates import Template
 from .budget import Budget
 from .shards import Shard
+
+
+def _template(template: Template) -> tuple[type[Template], tuple[str]]:
+    return Template, (template.source,)
+
+
+# A job's spec crosses to the workers pickled; a compiled Jinja template does not survive the
+# trip (jinja's Template cannot be rebuilt from its state): send the source, recompile there.
+copyreg.pickle(Template, _template)
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,7 @@ class ShardResult:
     stats: RunStats = field(default_factory=RunStats)
     error: str | None = None  # a sluice error: retrying would fail alike
     resource: str | None = None
+    chains: dict[str, tuple[int, int]] = field(default_factory=dict)  # resource -> (chains, of them 404)
 
 
 def run_shard(job: Job) -> ShardResult:
@@ -56,23 +68,34 @@ def run_shard(job: Job) -> ShardResult:
     directory = f"{job.staging.rstrip('/')}/{_safe(job.shard.key)}/{uuid.uuid4().hex}"
     sink = StagingSink(directory, job.shard, ParentFeed(job.spec.resource(job.shard.resource), job.incremental.get(job.shard.resource, {})))
     try:
-        stats = asyncio.run(_fetch(job, sink))
+        stats, chains = asyncio.run(_fetch(job, sink))
     except SluiceError as exc:
         sink.close()
         return ShardResult(job.shard.key, error=str(exc), resource=getattr(exc, "resource", None) or job.shard.resource)
     finally:
         sink.close()
-    return ShardResult(job.shard.key, sink.files, sink.rows, sink.listed, stats)
+    return ShardResult(job.shard.key, sink.files, sink.rows, sink.listed, stats, chains=chains)
 
 
-async def _fetch(job: Job, sink: StagingSink) -> RunStats:
+class ShardEngine(Engine):
+    """The engine on a shard: a child resource whose every request answered 404 is judged by
+    the coordinator over every shard (a shard sees some parents; a local run, all of them)."""
+
+    def _check_all_skipped(self, spec: ResourceSpec) -> None:
+        pass
+
+    def chains(self) -> dict[str, tuple[int, int]]:
+        return {name: (n, self._progress.skipped.get(name, 0)) for name, n in self._progress.chains.items()}
+
+
+async def _fetch(job: Job, sink: StagingSink) -> tuple[RunStats, dict[str, tuple[int, int]]]:
     shard = job.shard
     targets = set(shard.stages) | ({shard.resource} if shard.lists else set())
     pacer = job.budget.pacer() if job.budget is not None else None
-    engine = Engine(job.spec, targets, sink, incremental=job.incremental, options=job.options, pacer=pacer,
-                    resume=_chains(job, targets, sink) if shard.parents else None)
+    engine = ShardEngine(job.spec, targets, sink, incremental=job.incremental, options=job.options, pacer=pacer,
+                         resume=_chains(job, targets, sink) if shard.parents else None)
     try:
-        return await engine.run()
+        return await engine.run(), engine.chains()
     finally:
         if pacer is not None:
             await pacer.close()
