@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +22,7 @@ import duckdb
 import pytest
 from aiohttp import web
 from apis import Server
+from seedkit import deadline
 
 distributed = pytest.importorskip("distributed")
 
@@ -237,3 +241,71 @@ def test_every_seed_on_dask_gives_the_local_tables(client: Any, name: str, tmp_p
     assert local and all(local.values())
     assert dump(on_dask) == local
     assert loads(on_dask) == 1
+
+
+class Blocking(Counting):
+    """`Counting`'s API whose first request for one parent's second page of children hangs
+    (once armed) until released: the test kills the worker process holding it meanwhile."""
+
+    def __init__(self, parents: int, hang_on: str) -> None:
+        super().__init__(parents)
+        self.hang_on = hang_on
+        self.armed = False
+        self.hanging, self.release = threading.Event(), threading.Event()
+        self.hits: list[str] = []
+
+    async def children(self, request: web.Request) -> web.Response:
+        parent = request.match_info["id"]
+        self.hits.append(parent)
+        if self.armed and parent == self.hang_on and request.query.get("page") == "2" and not self.hanging.is_set():
+            self.hanging.set()
+            for _ in range(400):  # 20 s at most
+                if self.release.is_set():
+                    break
+                await asyncio.sleep(0.05)
+        return await super().children(request)
+
+
+def kill_the_worker_holding(dask_client: Any, api: Blocking, shard: str, staging: Path) -> dict[str, Any]:
+    """Waits for the hanging request, kills the worker process running `shard`, releases the API."""
+    try:
+        assert api.hanging.wait(20), "the shard's request never came"
+        [address] = [a for a, keys in dask_client.processing().items() if any(k.endswith(shard) for k in keys)]
+        partial = list(staging.glob(f"*/{shard.replace('[', '_').replace(':', '_').replace(']', '_')}/*/children.pages"))
+        pid = dask_client.run(os.getpid, workers=[address])[address]
+        os.kill(pid, signal.SIGKILL)
+        return {"pid": pid, "partial": partial, "hits": list(api.hits)}
+    finally:
+        api.release.set()
+
+
+def test_a_worker_killed_mid_shard_has_its_shard_rerun_and_its_partial_files_discarded(tmp_path: Path) -> None:
+    """The worker running `children[10:15]` is killed while its last parent's request hangs
+    (its other parents' pages already staged): Dask reruns the shard on a worker alive, the
+    dead attempt's pages are not loaded (no duplicate rows), the tables are the local run's."""
+    api = Blocking(parents=20, hang_on="10")
+    staging = tmp_path / "staging"
+    with Server(api.app()) as server, \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as dask_client:
+        config = fanout(server.url)
+        config["resources"] = config["resources"][:2]
+        local = dump(load(tmp_path, "local", config))
+        api.hits.clear()
+        api.armed = True
+        killed: dict[str, Any] = {}
+        killer = threading.Thread(target=lambda: killed.update(kill_the_worker_holding(dask_client, api, "children[10:15]", staging)))
+        killer.start()
+        try:
+            with deadline(60):
+                on_dask = load(tmp_path, "killed", config, DaskExecutor(dask_client, staging=str(staging), shard_size=5))
+        finally:
+            api.release.set()
+            killer.join(25)
+    assert killed["pid"] and killed["partial"], killed  # the dead attempt had staged pages of parents 10 to 13
+    rerun = [str(p) for p in range(10, 15)]
+    assert api.hits.count("10") == 4 and all(api.hits.count(p) >= 2 for p in rerun)  # the whole shard fetched again
+    # (a shard finished on the dead worker may be computed again too: its result died with it)
+    assert dump(on_dask) == local and len(local["children"]) == 20 * 3  # its first pages loaded not twice
+    assert loads(on_dask) == 1
+    assert not any(staging.iterdir())
