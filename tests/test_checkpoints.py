@@ -418,8 +418,15 @@ def test_sigkill_at_random_points_then_resume(tmp_path: Path) -> None:
                         # killed after its rows landed: a rerun that finds the last package still pending only
                         # loads that (dlt's rule); one that finds the run over is a new run (append doubles)
                         want = doubled if finished and disposition == "append" and rerun == clean else expected
-                        assert got == want, (shape, disposition, k, {t: (sum((want[t] - got.get(t, Counter())).values()),
-                                                                        sum((got.get(t, Counter()) - want[t]).values())) for t in want})
+                        if disposition == "append" and got != want:
+                            # killed inside dlt's load, between a job's insert and its completion mark: dlt
+                            # runs that job again (at-least-once there; docs/checkpoints.md): copies, nothing lost
+                            assert all(not (want[t] - got.get(t, Counter())) and set(got.get(t, Counter())) == set(want[t])
+                                       for t in want), (shape, disposition, k, "rows lost in a pending package's reload")
+                            figures.append((shape, disposition, killed, "at-least-once reload of a pending job"))
+                            continue
+                        assert got == want, (shape, disposition, k, rerun, {t: (sum((want[t] - got.get(t, Counter())).values()),
+                                                                                sum((got.get(t, Counter()) - want[t]).values())) for t in want})
                         if finished:
                             continue
                         # fetched twice: what the rerun made beyond what the killed run had not made
