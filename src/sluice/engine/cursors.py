@@ -42,7 +42,7 @@ class ParentCursors:
         self.spec = spec
         self.saved = saved  # what the last committed run left; written only by `commit`
         self.primary_key = primary_key
-        self.func: Callable[..., Any] = _FUNCS.get(spec.last_value_func or "max", spec.last_value_func)
+        self.func = last_value_func(spec)
         self._new: dict[str, list[Any]] = {}
 
     def context(self, placeholders: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,14 +88,7 @@ class ParentCursors:
         return list(entry) if entry else []
 
     def _in_range(self, value: Any, start: Any) -> bool:
-        end = self.spec.end_value
-        if end is not None and (self.func((value, end)) != end or (value == end and self.spec.range_end != "closed")):
-            return False
-        if start is None:
-            return True
-        if value == start:
-            return self.spec.range_start != "open"
-        return bool(self.func((value, start)) == value)
+        return in_range(self.spec, self.func, value, start, self.spec.end_value)
 
     def _advance(self, parent: str, value: Any, record: Any) -> None:
         entry = self._new.get(parent) or self._saved(parent) or [value]
@@ -118,6 +111,24 @@ class ParentCursors:
         if self.primary_key and isinstance(record, Mapping):
             record = [record.get(k) for k in self.primary_key]
         return _digest(orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str))
+
+
+def in_range(spec: IncrementalSpec, func: Callable[..., Any], value: Any, start: Any, end: Any) -> bool:
+    """dlt's incremental filter for one cursor value: at or past `start` and before `end` by
+    `last_value_func` (`range_start` / `range_end` decide the boundaries; dlt's defaults:
+    closed start, open end). Shared by per-parent cursors and a parent's view for its children."""
+    if end is not None and (func((value, end)) != end or (value == end and spec.range_end != "closed")):
+        return False
+    if start is None:
+        return True
+    if value == start:
+        return spec.range_start != "open"
+    return bool(func((value, start)) == value)
+
+
+def last_value_func(spec: IncrementalSpec) -> Callable[..., Any]:
+    func: Callable[..., Any] = _FUNCS.get(spec.last_value_func or "max", spec.last_value_func)
+    return func
 
 
 def key(placeholders: Mapping[str, Any]) -> str:

@@ -21,9 +21,9 @@ from typing import Any
 from ..config.specs import IncrementalSpec, ResourceSpec
 from ..errors import ResponseError
 from ..jsonpath import find_first
+from .cursors import in_range, last_value_func
 
 log = logging.getLogger("sluice.engine")
-_FUNCS: dict[str, Callable[..., Any]] = {"max": max, "min": min}
 
 
 def run_steps(steps: tuple[Mapping[str, Any], ...], records: list[Any], resource: str) -> list[Any]:
@@ -74,14 +74,12 @@ class ParentFeed:
 
 
 class _Window:
-    """dlt's incremental filter for one run, without its state: a record is kept when its cursor
-    is at or past the start value and before the end value (by `last_value_func`). Records
-    exactly at the start value are kept (dlt drops those it loaded last run, by their hash)."""
+    """dlt's incremental filter for one run, without its state (see `cursors.in_range`).
+    Records exactly at the start value are kept (dlt drops those it loaded last run, by hash)."""
 
     def __init__(self, spec: IncrementalSpec, values: Mapping[str, Any]) -> None:
         self.spec = spec
-        func = spec.last_value_func or "max"
-        self.func: Callable[..., Any] = _FUNCS[func] if isinstance(func, str) else func
+        self.func = last_value_func(spec)
         self.start = values.get("start_value", spec.initial_value)
         self.end = values.get("end_value", spec.end_value)
 
@@ -90,21 +88,6 @@ class _Window:
         if value is None:
             return self.spec.on_cursor_value_missing != "exclude"
         try:
-            return self._before_end(value) and self._from_start(value)
+            return in_range(self.spec, self.func, value, self.start, self.end)
         except Exception:  # values dlt cannot compare either: dlt raises on the parent's own table
             return True
-
-    def _before_end(self, value: Any) -> bool:
-        if self.end is None:
-            return True
-        if self.func((value, self.end)) != self.end:
-            return False
-        return not (self.spec.range_end != "closed" and self.func((value,)) == self.end)
-
-    def _from_start(self, value: Any) -> bool:
-        if self.start is None:
-            return True
-        at = self.func((value,))
-        if self.spec.range_start == "open" and at == self.start:
-            return False
-        return bool(self.func((value, self.start)) != self.start or at == self.start)

@@ -74,12 +74,12 @@ def _resource(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[
 
 
 def _arrow_eligible(spec: ResourceSpec, runtime: SourceRuntime) -> bool:
-    """Arrow items when nothing downstream expects dicts: no user steps in dlt (the engine
-    runs them when there is no incremental), a plain table name."""
+    """Arrow items when nothing downstream expects dicts: no incremental (dlt filters, and then
+    runs the steps, record by record; without one the engine runs the steps), a plain table name."""
     if not runtime.options.arrow or os.environ.get("SLUICE_ARROW", "1") == "0":
         return False
     hints = spec.hints
-    return (not spec.processing_steps or spec.steps_in_engine) and isinstance(hints.get("table_name", spec.name), str) and "nested_hints" not in hints
+    return spec.endpoint.incremental is None and isinstance(hints.get("table_name", spec.name), str) and "nested_hints" not in hints
 
 
 def _to_dlt(stream: Iterator[list[Any]], spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[str, Any]) -> Iterator[Any]:
@@ -93,7 +93,7 @@ def _to_dlt(stream: Iterator[list[Any]], spec: ResourceSpec, runtime: SourceRunt
     # dlt writes Arrow as parquet (or csv): where it would write dicts in another format (jsonl
     # on the filesystem, insert_values in PostgreSQL) dicts land as dlt's do. Incremental
     # resources stay dicts too: dlt filters them record by record.
-    arrow = _arrow_eligible(spec, runtime) and spec.endpoint.incremental is None
+    arrow = _arrow_eligible(spec, runtime)
     if arrow and resource is not None and dltx.dict_file_format(resource) == "parquet":
         yield from _as_arrow(stream, spec, source_hints)
     else:
