@@ -37,7 +37,7 @@ class Seed:
 @dataclass(frozen=True)
 class Case:
     name: str
-    group: str  # flat | fanout | cursor | seeds | scale | small
+    group: str  # flat | fanout | cursor | seeds | scale | small | ab
     mock: str
     counts: dict[str, int]
     latency_ms: float = 0.0
@@ -52,7 +52,7 @@ class Case:
     @property
     def size(self) -> str:
         """The data size, as the table shows it."""
-        if self.group == "fanout":
+        if self.group in ("fanout", "ab") and "children" in self.counts:
             return f"{self.counts['parents']:,}x{self.counts['children']}"
         if self.group == "seeds":
             return ", ".join(f"{k} {v:,}" for k, v in self.counts.items())
@@ -123,6 +123,16 @@ def cursor_floor(origin: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class AB:
+    """Issue 13's A/B against dlt's defaults, both at full size: flat records at 20 ms, a
+    parents x 2-page fan-out at 20 ms, records behind sequential next URLs at 0 ms."""
+
+    flat: int
+    parents: int
+    cursor: int
+
+
+@dataclass(frozen=True)
 class Sizes:
     flat: int
     parents: int
@@ -130,6 +140,7 @@ class Sizes:
     scale: int
     seeds: dict[str, dict[str, int]]
     seed_rps: float
+    ab: AB = AB(20_000, 200, 10_000)
 
 
 FULL = Sizes(flat=100_000, parents=500, cursor=20_000, scale=1_000_000, seed_rps=400.0, seeds={
@@ -139,7 +150,8 @@ FULL = Sizes(flat=100_000, parents=500, cursor=20_000, scale=1_000_000, seed_rps
     "servicedesk": {"tickets": 1000, "assets": 2000, "requesters": 1000},
     "incidents": {"users": 500, "services": 200, "incidents": 2000, "alerts": 4000},
 })
-QUICK = Sizes(flat=1000, parents=10, cursor=500, scale=5000, seed_rps=400.0, seeds={"tickets": {"tickets": 300}})
+QUICK = Sizes(flat=1000, parents=10, cursor=500, scale=5000, seed_rps=400.0, seeds={"tickets": {"tickets": 300}},
+              ab=AB(1000, 10, 500))
 
 
 def build_cases(sizes: Sizes) -> dict[str, list[Case]]:
@@ -173,12 +185,33 @@ def build_cases(sizes: Sizes) -> dict[str, list[Case]]:
             Case("small: 20 resources x 1-3 pages", "small", "bench", {"flat": 300}, 0, small_config,
                  engines=("dlt", "dlt-tuned", "sluice"), reduced=None, what="40 pages of 100 records in 20 tables: fixed costs"),
         ],
+        "ab": ab_cases(sizes.ab),
         "scale": [
             Case("scale (flat 0ms)", "scale", "bench", {"flat": sizes.scale}, 0, flat_config("flat", False),
                  engines=("sluice",), reduced=None, what=f"{sizes.scale:,} records; RSS vs the {sizes.flat:,} run"),
         ],
     }
     return groups
+
+
+AB_PREFIX = "A/B "  # the report judges these cases against dlt's defaults alone (>= 10x)
+
+
+def ab_cases(ab: AB) -> list[Case]:
+    """dlt's defaults against sluice on the very same data (no reduced copy, no extrapolation)."""
+    from . import airbyte
+
+    engines, flat = ("dlt", "sluice"), {"flat": ab.flat}
+    fanout = {"parents": ab.parents, "children": 100}
+    return [
+        Case(f"{AB_PREFIX}flat 20ms", "ab", "bench", flat, 20, flat_config("flat", False),
+             flat_floor("flat", ab.flat, False), airbyte.flat_spec("flat", False), engines, None,
+             what="page_number, the end an empty page"),
+        Case(f"{AB_PREFIX}fan-out 20ms", "ab", "bench", fanout, 20, fanout_config, fanout_floor(ab.parents),
+             airbyte.fanout_spec(), engines, None, what="parents x 2 pages of 50 children"),
+        Case(f"{AB_PREFIX}cursor 0ms", "ab", "bench", {"cursor": ab.cursor}, 0, cursor_config, cursor_floor,
+             airbyte.cursor_spec(), engines, None, what=f"{ab.cursor // 100} sequential next URLs: fixed costs"),
+    ]
 
 
 def _seed_case(name: str, counts: dict[str, int], rps: float) -> Case:

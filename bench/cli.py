@@ -1,4 +1,4 @@
-"""`python -m bench [--cases flat,fanout,cursor,seeds,small,scale,ceiling] [--repeat N] [--quick] [--out FILE.md]`"""
+"""`python -m bench [--cases flat,fanout,cursor,seeds,small,ab,scale,ceiling] [--repeat N] [--quick] [--out FILE.md]`"""
 
 from __future__ import annotations
 
@@ -25,14 +25,15 @@ from .report import (
     targets,
 )
 
-GROUPS = ("flat", "scale", "fanout", "cursor", "seeds", "small", "ceiling")  # the order they run in (scale needs flat's run)
+GROUPS = ("flat", "scale", "fanout", "cursor", "seeds", "small", "ab", "ceiling")  # the order they run in (scale needs flat's run)
 SCALE_RSS_LIMIT = 1.3
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--cases", default=",".join(GROUPS),
-                        help="comma-separated groups: flat, fanout, cursor, seeds, scale, ceiling (the floor rows)")
+                        help="comma-separated groups: flat, fanout, cursor, seeds, small, ab (A/B against dlt's "
+                             "defaults at equal size), scale, ceiling (the floor rows)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of sluice and the floor per case (default 3)")
     parser.add_argument("--dlt-repeat", type=int, default=0, help="runs of tuned dlt per case (default: --repeat)")
     parser.add_argument("--budget", type=float, default=540.0,
@@ -65,7 +66,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-WEIGHTS = {"flat": 1.0, "fanout": 1.0, "cursor": 0.5, "seeds": 0.25, "scale": 2.0, "small": 0.25}
+WEIGHTS = {"flat": 1.0, "fanout": 1.0, "cursor": 0.5, "seeds": 0.25, "scale": 2.0, "small": 0.25, "ab": 1.0}
 
 
 def plan(args: argparse.Namespace, sizes: Sizes) -> list[Work]:

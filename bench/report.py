@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .cases import AB_PREFIX
 from .harness import Run
 
 ENGINE_ORDER = ("dlt", "dlt-tuned", "airbyte", "sluice", "floor")
@@ -168,12 +169,20 @@ def _verdict(ok: bool) -> str:
 def _goals(case: str) -> tuple[tuple[str, float], ...]:
     if case.startswith("small"):  # issue 13: small runs cost less than dlt's, whatever the setting
         return ("dlt", 1.0), ("dlt-tuned", 1.0)
+    if case.startswith(AB_PREFIX):  # issue 13 section 4: dlt's defaults on the same data
+        return (("dlt", 10),)
     return ("dlt", 15 if case.startswith("fan-out") else 10), ("dlt-tuned", 3)
+
+
+def floor_goal(case: str) -> float:
+    """Issue 13: flat records at 0 ms within 1.5x of the floor; issue 6's 2x elsewhere."""
+    return 1.5 if case.startswith("flat 0ms") else 2.0
 
 
 def targets(rows: list[Row], reduced: float) -> list[str]:
     """Issue 6's targets, case by case: x dlt's defaults (10x; fan-out 15x), x tuned dlt (3x), RSS, x floor (2x);
-    issue 13's for small runs: ahead of both dlt settings.
+    issue 13's: small runs ahead of both dlt settings, the A/B cases 10x dlt's defaults at equal size, flat
+    0 ms within 1.5x of the floor.
     dlt is judged against sluice at the size it ran at (the reduced copy unless --dlt-full)."""
     out = []
     for row in rows:
@@ -192,9 +201,10 @@ def targets(rows: list[Row], reduced: float) -> list[str]:
                 parts.append(f"x {ENGINE_LABEL[engine]} {ratio:.1f}x{at}{guess} (target {goal}x): {_verdict(ratio >= goal)}")
         if row.rss:
             parts.append(f"peak RSS {row.rss:.0f} MB (target <= 500): {_verdict(row.rss <= 500)}")
-        floor = _find(rows, row.case, row.size, "floor")
+        floor, goal = _find(rows, row.case, row.size, "floor"), floor_goal(row.case)
         if floor and floor.wall:
-            parts.append(f"{row.wall / floor.wall:.1f}x the floor (target <= 2x): {_verdict(row.wall / floor.wall <= 2)}")
+            ratio = row.wall / floor.wall
+            parts.append(f"{ratio:.2f}x the floor (target <= {goal:g}x): {_verdict(ratio <= goal)}")
         if parts:
             out.append(f"{row.case} [{row.size}]: " + "; ".join(parts))
     return out
