@@ -42,7 +42,7 @@ from ._arrow_plan import TablePlan, plan_table
 from ._arrow_shred import Rows, ShredError, shred
 from ._arrow_types import ARROW_TYPES, TypeRefused
 
-__all__ = ["ArrowPageWriter", "ArrowUnsupported", "TableHints"]
+__all__ = ["ArrowPageWriter", "ArrowUnsupported", "Extraction", "Marks", "Shaped", "TableHints"]
 
 _EVOLVE = {"tables": "evolve", "columns": "evolve", "data_type": "evolve"}
 
@@ -76,12 +76,64 @@ class TableHints:
     schema_contract: str | Mapping[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class Extraction:
+    """What a writer takes from the dlt extraction its tables are for. `current()` reads the
+    one running in this thread; a Dask worker is handed the coordinator's (picklable), shapes
+    with `tables` and leaves the marking to the coordinator's running resource (`Marks`)."""
+
+    schema: Schema
+    load_id: str
+    add_dlt_id: bool
+    no_nested: str | None  # why nested tables cannot go the Arrow way, if they cannot
+    capabilities: Any = None  # the destination's (None: the container's)
+
+    @classmethod
+    def current(cls) -> Extraction:
+        load_id = dltx.load_id()
+        if load_id is None:
+            raise _Refused("not inside a dlt extraction: no load id")
+        parquet = dltx.parquet_normalizer()
+        blocker = _nested_blocker(dltx.current_resource(), parquet.add_dlt_load_id)
+        return cls(dltx.live_schema(), load_id, parquet.add_dlt_id, blocker, dltx.capabilities())
+
+
+@dataclass(frozen=True)
+class Shaped:
+    """One table of a page: its rows and the dlt schema of each column written."""
+
+    name: str
+    parent: str | None
+    table: Any  # pyarrow.Table
+    columns: dict[str, TColumnSchema]
+
+
+class Marks:
+    """Shaped tables as items of the running dlt resource (a nested table's variant is
+    declared once, on its first rows)."""
+
+    def __init__(self, resource: Any, root: str) -> None:
+        self.resource = resource
+        self.root = root
+        self.declared: set[str] = set()
+
+    def __call__(self, shaped: Shaped) -> Any:
+        hints = _beyond_arrow(shaped.columns)
+        if shaped.parent is None:
+            return dltx.root_item(shaped.table, hints)
+        if shaped.name not in self.declared:
+            dltx.declare_nested_table(self.resource, shaped.name, shaped.parent, self.root)
+            self.declared.add(shaped.name)
+        return dltx.child_item(shaped.table, shaped.name, hints)
+
+
 class ArrowPageWriter:
     """Turns the pages of one resource into Arrow items; one writer per resource and run."""
 
-    def __init__(self, table_name: str, hints: TableHints) -> None:
+    def __init__(self, table_name: str, hints: TableHints, extraction: Extraction | None = None) -> None:
         self.table_name = table_name
         self.hints = hints
+        self.extraction = extraction  # None: the running extraction's
         self._session: _Session | None = None
         self._fallback: str | None = None
 
@@ -95,14 +147,19 @@ class ArrowPageWriter:
 
         Raises `ArrowUnsupported` when the page must go to dlt as dicts, and from then on
         for every page: nothing of the refused page has been yielded."""
+        shaped = self.tables(records)
+        return [self._session.marks(table) for table in shaped] if self._session else []
+
+    def tables(self, records: list[Any]) -> list[Shaped]:
+        """`items` before dlt's marks (root table first): what a Dask worker stages."""
         if self._fallback is not None:
             raise ArrowUnsupported(self._fallback)
         if not records:
             return []
         try:
             if self._session is None:
-                self._session = _Session.start(self.table_name, self.hints)
-            return self._session.items(records)
+                self._session = _Session.start(self.table_name, self.hints, self.extraction)
+            return self._session.tables(records)
         except (ShredError, TypeRefused, _Refused, pa.ArrowException) as exc:
             self._fallback = str(exc)
             raise ArrowUnsupported(self._fallback) from None
@@ -120,29 +177,24 @@ class _Session:
         self.rules = dltx.SchemaRules(schema)
         self.root = root
         self.load_id = load_id
-        self.resource = resource
         self.no_nested = no_nested  # why nested tables cannot go the Arrow way, if they cannot
         max_nesting = DataItemNormalizer.get_normalizer_config(schema).get("max_nesting")
         self.level = helpers.get_table_nesting_level(schema, root, 1000 if max_nesting is None else max_nesting) or 0
         self.names = _LinkNames(schema)
-        self.declared: set[str] = set()
+        self.marks = Marks(resource, root)
 
     @classmethod
-    def start(cls, table_name: str, hints: TableHints) -> _Session:
-        load_id = dltx.load_id()
-        if load_id is None:
-            raise _Refused("not inside a dlt extraction: no load id")
-        parquet = dltx.parquet_normalizer()
-        if parquet.add_dlt_id:
+    def start(cls, table_name: str, hints: TableHints, extraction: Extraction | None) -> _Session:
+        context = extraction or Extraction.current()
+        if context.add_dlt_id:
             raise _Refused("normalize.parquet_normalizer.add_dlt_id would replace the row keys")
-        schema = dltx.live_schema()
+        schema = context.schema.clone()
         if hints.root_key:
             DataItemNormalizer.update_normalizer_config(schema, {"root_key_propagation": True})
             schema = schema.clone()  # the relational normalizer reads its config when made
         root = dltx.resource_table(_hints_resource(table_name, hints), schema)
         schema.update_table(root, normalize_identifiers=False)
-        resource = dltx.current_resource()
-        session = cls(schema, str(root["name"]), load_id, resource, _nested_blocker(resource, parquet.add_dlt_load_id))
+        session = cls(schema, str(root["name"]), context.load_id, dltx.current_resource(), context.no_nested)
         session.check()
         return session
 
@@ -164,7 +216,7 @@ class _Session:
         propagation = DataItemNormalizer.get_normalizer_config(self.schema).get("propagation") or {}
         return self.root in (propagation.get("tables") or {})
 
-    def items(self, records: list[Any]) -> list[Any]:
+    def tables(self, records: list[Any]) -> list[Shaped]:
         tables = shred(records, self.root, self.level, self.rules)
         if len(tables) > 1 and self.no_nested:
             raise _Refused(self.no_nested)
@@ -172,7 +224,7 @@ class _Session:
         plans = [plan_table(self.schema, self.rules, rows, links[rows.name], records) for rows in tables]
         for plan in plans:
             self._commit(plan)
-        return [self._item(plan) for plan in plans]
+        return [self._shaped(plan) for plan in plans]
 
     def _links(self, tables: list[Rows]) -> dict[str, dict[str, Any]]:
         """dlt's own columns of every table, in the order dlt appends them to a row."""
@@ -205,17 +257,11 @@ class _Session:
             return
         self.schema.update_table(partial, normalize_identifiers=False)
 
-    def _item(self, plan: TablePlan) -> Any:
+    def _shaped(self, plan: TablePlan) -> Shaped:
         rows = plan.rows
         columns = _written_columns(self.schema.tables[rows.name]["columns"], plan.arrays)
         table = _arrow_table(columns, plan.arrays, rows.length)
-        hints = _beyond_arrow(columns)
-        if rows.parent is None:
-            return dltx.root_item(table, hints)
-        if rows.name not in self.declared:
-            dltx.declare_nested_table(self.resource, rows.name, rows.parent.name, self.root)
-            self.declared.add(rows.name)
-        return dltx.child_item(table, rows.name, hints)
+        return Shaped(rows.name, rows.parent.name if rows.parent else None, table, columns)
 
 
 def _nested_blocker(resource: Any, adds_load_id: bool) -> str | None:
