@@ -132,8 +132,10 @@ def _lookup(root: Mapping[str, Any], pointer: str, path: str, issues: list[Issue
 
 
 def _typed(where: str, component: Any, parameters: Mapping[str, Any]) -> Any:
-    """The CDK's propagation: infer the type, merge `$parameters` (the parent's win, as in the
-    CDK), fill unset fields from them, recurse; a dict with no type is data, left alone."""
+    """The CDK's propagation: infer the type, merge `$parameters` (a component's own win over
+    its parents', as in the CDK outside dynamic streams: a parent stream nested in a child's
+    router keeps its own name), fill unset fields from them, recurse; a dict with no type is
+    data, left alone."""
     if not isinstance(component, Mapping):
         return component
     node = dict(component)
@@ -141,7 +143,7 @@ def _typed(where: str, component: Any, parameters: Mapping[str, Any]) -> Any:
         node["type"] = DEFAULT_TYPES[where]
     if not isinstance(node.get("type"), str) or node["type"] in ("object", "array"):
         return node
-    current = {**(node.pop("$parameters", None) or {}), **parameters}
+    current = {**parameters, **(node.pop("$parameters", None) or {})}
     for key, value in current.items():
         node[key] = node.get(key) or value
     for key, value in list(node.items()):
