@@ -20,6 +20,8 @@ from typing import Any
 import dlt
 import duckdb
 import pytest
+import yaml
+from cdk import assert_same, cdk_bin
 from seedkit import SeedEnv, cli, deadline, make_env, run_seed
 
 from sluice.airbyte import manifest_source
@@ -33,6 +35,7 @@ SEEDS = {  # seed -> (the manifest's config without its secret, the secret's nam
     "incidents": ({}, "api_token"),
 }
 RUN_SECONDS = 60.0
+__all__ = ["cdk_bin"]  # a fixture
 Row = dict[str, Any]
 Rows = dict[str, list[Row]]  # table -> rows (dlt's columns left out, the root's key added to nested rows)
 
@@ -125,8 +128,6 @@ def assert_same_tables(env: SeedEnv, seed: str, dataset: str = "manifest") -> Ro
 
 
 def stream_names(seed: str) -> set[str]:
-    import yaml
-
     return {ref["$ref"].rsplit("/", 1)[1] for ref in yaml.safe_load(manifest_path(seed).read_text())["streams"]}
 
 
@@ -134,8 +135,6 @@ def stream_names(seed: str) -> set[str]:
 
 
 def test_every_seed_resource_is_a_stream_of_its_manifest() -> None:
-    import yaml
-
     from sluice.demo import connector_file
 
     for seed in SEEDS:  # the seed's YAML form: its resource names without its secret
@@ -156,6 +155,16 @@ def test_the_manifest_loads_the_seeds_tables(env: SeedEnv, seed: str) -> None:
         assert all(r.status in (200, 404) for r in mock.log) and len(mock.log) <= requests_of_seed + 5
         if seed == "servicedesk":  # the tickets' DatetimeBasedCursor sends its start
             assert {r.query.get("updated_since") for r in mock.log if r.route == "tickets"} == {"2020-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize("seed", list(SEEDS))
+def test_the_cdk_reads_the_manifest_as_sluice_loads_it(cdk_bin: str, env: SeedEnv, seed: str) -> None:
+    """The oracle: airbyte-cdk reads the same manifest from the same mock; sluice's tables
+    equal its records loaded by dlt (every stream, nested tables too; `cdk.py`)."""
+    manifest = yaml.safe_load(manifest_path(seed).read_text())
+    with MockServer(seed) as mock:
+        result = assert_same(manifest, airbyte_config(seed, mock), env.tmp)
+    assert set(result.cdk.records) == {n for n in stream_names(seed) if mock.data(n)}
 
 
 def test_the_cli_runs_a_seed_manifest_with_its_config_file(env: SeedEnv, capsys: pytest.CaptureFixture[str]) -> None:
