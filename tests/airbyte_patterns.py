@@ -42,6 +42,10 @@ class PatternAPI:
     hits: Counter[str] = field(default_factory=Counter)
     bodies: list[Any] = field(default_factory=list)
     extra: list[dict[str, Any]] = field(default_factory=list)  # records added after a first read
+    new_issues: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (project, issue) added later
+    queries: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # the events routes' queries
+    fresh: int = 0  # events 1..fresh hours before `now`, for a second read
+    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
 
     def records(self) -> list[dict[str, Any]]:
         return [item(i) for i in range(self.count)] + self.extra
@@ -86,6 +90,60 @@ class PatternAPI:
         end = start + size
         return web.json_response({"results": wanted[start:end], "next": end if end < len(wanted) else None})
 
+    # -- date windows: events dated back from `now`, 7 hours apart --------------------------
+    def event(self, i: int) -> dict[str, Any]:
+        moment = self.now - (i + 1) * timedelta(hours=7)
+        return {**item(i, moment), "ts": int(moment.timestamp())}
+
+    async def events(self, request: web.Request) -> web.Response:
+        """`start_time` / `end_time` (ISO, or epoch seconds on /events_epoch), both inclusive;
+        /events_all ignores them (the client filters)."""
+        self._seen(request)
+        self.queries.append((request.path, dict(request.query)))
+        epoch = request.path == "/events_epoch"
+        low, high = (request.query.get(k) for k in ("start_time", "end_time"))
+        def inside(e: dict[str, Any]) -> bool:
+            value = e["ts"] if epoch else e["updatedAt"]
+            if request.path == "/events_all":
+                return True
+            return (low is None or value >= (int(low) if epoch else low)) and (high is None or value <= (int(high) if epoch else high))
+        fresh = [{**self.event(900 + k), "updatedAt": stamp(self.now - timedelta(hours=k)), "ts": int((self.now - timedelta(hours=k)).timestamp())}
+                 for k in range(1, self.fresh + 1)]
+        return web.json_response({"data": [e for e in [*(self.event(i) for i in range(self.count)), *fresh] if inside(e)]})
+
+    # -- parents and children ---------------------------------------------------------------
+    def projects(self) -> list[dict[str, Any]]:
+        bumped = {p for p, _ in self.new_issues}
+        return [{"id": p, "name": f"Project {p}", "updatedAt": stamp(START + timedelta(days=p + (40 if p in bumped else 0)))}
+                for p in range(1, 5)]
+
+    def issues(self, project: int) -> list[dict[str, Any]]:
+        own = [{"id": project * 100 + j, "title": f"Issue {j}", "updatedAt": stamp(START + timedelta(days=project, hours=5 * j)),
+                "labels": [{"name": f"l{j % 2}"}]} for j in range(project + 1)]
+        return own + [issue for p, issue in self.new_issues if p == project]
+
+    async def project_list(self, request: web.Request) -> web.Response:
+        self._seen(request)
+        since = request.query.get("updated_since", "")
+        return web.json_response({"projects": [p for p in self.projects() if p["updatedAt"] >= since]})
+
+    async def project_issues(self, request: web.Request) -> web.Response:
+        self._seen(request)
+        since = request.query.get("since", "")
+        found = [i for i in self.issues(int(request.match_info["id"])) if i["updatedAt"] >= since]
+        return web.json_response({"issues": found})
+
+    def add_issue(self, project: int) -> None:
+        """A new issue on `project` (which is updated with it), for a second, incremental read."""
+        n = len(self.new_issues)
+        self.new_issues.append((project, {"id": 900 + n, "title": f"New {n}", "updatedAt": stamp(START + timedelta(days=40, hours=n)),
+                                          "labels": []}))
+
+    async def stores(self, request: web.Request) -> web.Response:
+        self._seen(request)
+        region = request.query.get("region", "")
+        return web.json_response({"stores": [{"id": f"{region}-{i}", "city": f"{region.title()} {i}"} for i in range(len(region))]})
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/cursor", self.cursor)
@@ -93,6 +151,11 @@ class PatternAPI:
         app.router.add_get("/offset", self.offset)
         app.router.add_get("/header_token", self.header_token)
         app.router.add_post("/search", self.search)
+        for path in ("/events", "/events_epoch", "/events_all"):
+            app.router.add_get(path, self.events)
+        app.router.add_get("/projects", self.project_list)
+        app.router.add_get("/projects/{id}/issues", self.project_issues)
+        app.router.add_get("/stores", self.stores)
         return app
 
 
@@ -176,3 +239,82 @@ PAGINATORS = manifest(
 HEADER_TOKEN = manifest(stream("header_token", "/header_token", "rows", """
     {type: DefaultPaginator, page_token_option: {type: RequestOption, inject_into: header, field_name: X-Page},
      pagination_strategy: {type: CursorPagination, cursor_value: "{{ response.next_page }}"}}"""))
+
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def dated(name: str, path: str, cursor: str, *, extra: str = "") -> str:
+    """A stream of `path` (records at `data`) with this DatetimeBasedCursor (YAML fields)."""
+    return stream(name, path, "data", extra=f"incremental_sync:\n  type: DatetimeBasedCursor\n{_indent(cursor, 2)}{extra}")
+
+
+WINDOWS = manifest(
+    dated("events", "/events", f"""
+        cursor_field: updatedAt
+        datetime_format: "{ISO}"
+        start_datetime: {{type: MinMaxDatetime, datetime: "{{{{ config['start'] }}}}", datetime_format: "{ISO}"}}
+        end_datetime: {{type: MinMaxDatetime, datetime: "{{{{ now_utc().strftime('{ISO}') }}}}", datetime_format: "{ISO}"}}
+        step: P2D
+        cursor_granularity: PT1S
+        lookback_window: P1D
+        start_time_option: {{type: RequestOption, inject_into: request_parameter, field_name: start_time}}
+        end_time_option: {{type: RequestOption, inject_into: request_parameter, field_name: end_time}}
+    """)
+    + dated("events_epoch", "/events_epoch", f"""
+        cursor_field: ts
+        datetime_format: "%s"
+        start_datetime: {{type: MinMaxDatetime, datetime: "{{{{ config['start'] }}}}", datetime_format: "{ISO}"}}
+        step: P3D
+        cursor_granularity: PT1S
+        start_time_option: {{type: RequestOption, inject_into: request_parameter, field_name: start_time}}
+        end_time_option: {{type: RequestOption, inject_into: request_parameter, field_name: end_time}}
+    """)
+    + dated("events_all", "/events_all", f"""
+        cursor_field: updatedAt
+        datetime_format: "{ISO}"
+        start_datetime: {{type: MinMaxDatetime, datetime: "{{{{ config['start'] }}}}", datetime_format: "{ISO}"}}
+        is_client_side_incremental: true
+    """),
+    spec="start: {type: string}",
+)
+
+
+def _project_cursor(since: str) -> str:
+    return f"""
+        incremental_sync:
+          type: DatetimeBasedCursor
+          cursor_field: updatedAt
+          datetime_format: "{ISO}"
+          start_datetime: {{type: MinMaxDatetime, datetime: "{{{{ config['start'] }}}}", datetime_format: "{ISO}"}}
+          start_time_option: {{type: RequestOption, inject_into: request_parameter, field_name: {since}}}
+    """
+
+
+def routed(raw: dict[str, Any], name: str, router: str) -> dict[str, Any]:
+    """The manifest with this partition_router (YAML) on stream `name`."""
+    for each in raw["streams"]:
+        if each["name"] == name:
+            each["retriever"]["partition_router"] = yaml.safe_load(textwrap.dedent(router))
+    return raw
+
+
+SUBSTREAMS = routed(manifest(
+    stream("projects", "/projects", "projects", extra=_project_cursor("updated_since"))
+    + stream("issues", '"/projects/{{ stream_partition.project_id }}/issues"', "issues", extra=_project_cursor("since") + """
+        transformations:
+          - {type: AddFields, fields: [{path: [project_id], value: "{{ stream_partition.project_id }}"}]}
+    """), spec="start: {type: string}"), "issues", """
+    type: SubstreamPartitionRouter
+    parent_stream_configs:
+      - {type: ParentStreamConfig, stream: {$ref: "#/streams/0"}, parent_key: id, partition_field: project_id, incremental_dependency: true}
+    """)
+
+LISTS = routed(manifest(stream("stores", "/stores", "stores", extra="""
+    transformations:
+      - {type: AddFields, fields: [{path: [region], value: "{{ stream_partition.region }}"}]}
+    """)), "stores", """
+    type: ListPartitionRouter
+    cursor_field: region
+    values: [north, south, east]
+    request_option: {type: RequestOption, inject_into: request_parameter, field_name: region}
+    """)

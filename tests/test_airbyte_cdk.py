@@ -6,9 +6,10 @@ SLUICE_REQUIRE_CDK=1 (CI) they fail instead."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
-from airbyte_patterns import PAGINATORS, PatternAPI, item
+from airbyte_patterns import LISTS, PAGINATORS, SUBSTREAMS, WINDOWS, PatternAPI, item, stamp
 from apis import Server
 from cdk import assert_same, cdk_bin, differences, load_records, primary_keys, sluice_load
 
@@ -44,3 +45,30 @@ def test_the_comparison_sees_a_changed_value_a_missing_record_and_a_changed_chil
     assert any(f.startswith("offset_increment: key (3,): sluice") and "99.0" in f for f in found), found
     assert "offset_increment: key (5,) only in sluice" in found
     assert any(f.startswith("offset_increment__tags:") and "zz" in f for f in found), found
+
+
+def test_date_windows_epoch_windows_and_client_side_filtering(cdk_bin, patterns, tmp_path):
+    start = patterns.now - timedelta(days=6, hours=3)
+    result = assert_same(WINDOWS, {"base": patterns.origin, "start": stamp(start)}, tmp_path)
+    expected = 21  # 7 hours apart back from now: 7 h ... 147 h
+    assert len(result.cdk.records["events"]) == len(result.cdk.records["events_all"]) == len(result.cdk.records["events_epoch"]) == expected
+    patterns.fresh = 2
+    second = assert_same(WINDOWS, {"base": patterns.origin, "start": stamp(start)}, tmp_path, after=result)
+    # the lookback (P1D) reads from a day before the newest event (7 h ago): 4 old events again, 2 new
+    assert sorted(r["id"] for r in second.cdk.records["events"]) == [0, 1, 2, 3, 901, 902]
+    assert sorted(r["id"] for r in second.cdk.records["events_epoch"]) == [0, 901, 902]  # no lookback: the last one again
+
+
+def test_substream_with_an_incremental_child_then_its_next_read(cdk_bin, patterns, tmp_path):
+    config = {"base": patterns.origin, "start": "2024-01-02T00:00:00Z"}
+    first = assert_same(SUBSTREAMS, config, tmp_path)
+    assert len(first.cdk.records["issues"]) == 2 + 3 + 4 + 5  # project 1's first issue is at the start: included
+    patterns.add_issue(2)
+    patterns.add_issue(4)
+    second = assert_same(SUBSTREAMS, config, tmp_path, after=first)
+    assert {r["id"] for r in second.cdk.records["issues"]} >= {900, 901}
+
+
+def test_list_partitions(cdk_bin, patterns, tmp_path):
+    result = assert_same(LISTS, {"base": patterns.origin}, tmp_path)
+    assert len(result.cdk.records["stores"]) == 5 + 5 + 4
