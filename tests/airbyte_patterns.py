@@ -144,8 +144,46 @@ class PatternAPI:
         region = request.query.get("region", "")
         return web.json_response({"stores": [{"id": f"{region}-{i}", "city": f"{region.title()} {i}"} for i in range(len(region))]})
 
+    # -- errors and auth --------------------------------------------------------------------
+    async def thing(self, request: web.Request) -> web.Response:
+        """/things/2 is a 404, /things/3 a 403; the others two records each."""
+        self._seen(request)
+        n = int(request.match_info["id"])
+        if n in (2, 3):
+            return web.json_response({"error": "no"}, status={2: 404, 3: 403}[n])
+        return web.json_response({"data": [{"id": n * 10 + j, "thing": n} for j in range(2)]})
+
+    async def every_other(self, request: web.Request) -> web.Response:
+        """Odd requests fail (/flaky: 500, /limited: 429 with Retry-After: 1), even ones answer:
+        each reader's first request fails, its retry succeeds."""
+        if self._seen(request) % 2:
+            limited = request.path == "/limited"
+            return web.json_response({"error": "later"}, status=429 if limited else 500, headers={"Retry-After": "1"} if limited else {})
+        return web.json_response({"data": self.records()[:5]})
+
+    async def broken(self, request: web.Request) -> web.Response:
+        self._seen(request)
+        return web.json_response({"error": "bad request"}, status=400)
+
+    async def token(self, request: web.Request) -> web.Response:
+        self._seen(request)
+        self.bodies.append(dict(await request.post()))
+        return web.json_response({"access_token": TOKEN, "expires_in": 3600})
+
+    async def secure(self, request: web.Request) -> web.Response:
+        self._seen(request)
+        if request.headers.get("Authorization") != f"Bearer {TOKEN}":
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return web.json_response({"data": self.records()[:4]})
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/things/{id}", self.thing)
+        app.router.add_get("/flaky", self.every_other)
+        app.router.add_get("/limited", self.every_other)
+        app.router.add_get("/broken", self.broken)
+        app.router.add_post("/oauth/token", self.token)
+        app.router.add_get("/secure", self.secure)
         app.router.add_get("/cursor", self.cursor)
         app.router.add_get("/pages", self.pages)
         app.router.add_get("/offset", self.offset)
@@ -318,3 +356,49 @@ LISTS = routed(manifest(stream("stores", "/stores", "stores", extra="""
     values: [north, south, east]
     request_option: {type: RequestOption, inject_into: request_parameter, field_name: region}
     """)
+
+
+def _handler(filters: str, backoff: str = "") -> str:
+    return f"error_handler: {{type: DefaultErrorHandler, max_retries: 3, response_filters: {filters}{backoff}}}"
+
+
+ERRORS = routed(manifest(
+    stream("ignored", '"/things/{{ stream_partition.thing }}"', "data",
+           requester=_handler("[{type: HttpResponseFilter, action: IGNORE, http_codes: [404, 403]}]"))
+    + stream("retried", "/flaky", "data", requester=_handler(
+        "[{type: HttpResponseFilter, action: RETRY, http_codes: [500]}]",
+        ", backoff_strategies: [{type: ConstantBackoffStrategy, backoff_time_in_seconds: 0.2}]"))
+    + stream("limited", "/limited", "data", requester=_handler(
+        "[{type: HttpResponseFilter, action: RATE_LIMITED, http_codes: [429]}]",
+        ", backoff_strategies: [{type: WaitTimeFromHeader, header: Retry-After}]"))
+), "ignored", """
+    type: ListPartitionRouter
+    cursor_field: thing
+    values: ["1", "2", "3", "4"]
+    """)
+
+FAILING = manifest(stream("failing", "/broken", "data", requester=_handler(
+    "[{type: HttpResponseFilter, action: FAIL, http_codes: [400], error_message: the API refused the request}]")))
+
+OAUTH = manifest(stream("secured", "/secure", "data", requester="""
+    authenticator:
+      type: OAuthAuthenticator
+      token_refresh_endpoint: "{{ config['base'] }}/oauth/token"
+      client_id: "{{ config['client_id'] }}"
+      client_secret: "{{ config['client_secret'] }}"
+      refresh_token: "{{ config['refresh_token'] }}"
+    """), spec="client_id: {type: string}\nclient_secret: {type: string, airbyte_secret: true}\n"
+                "refresh_token: {type: string, airbyte_secret: true}")
+
+SELECTED = manifest(stream("selected", "/offset", "data", requester="request_parameters: {limit: '30'}", extra="""
+    transformations:
+      - type: AddFields
+        fields:
+          - {path: [label], value: "{{ record['name'] | upper }}"}
+          - {path: [origin, source], value: "{{ config['source'] }}"}
+          - {path: [double], value: "{{ record.meta.score * 2 }}"}
+      - type: RemoveFields
+        field_pointers: [[tags], [meta, kind]]
+    """).replace("field_path: [data]}}", """field_path: [data]},
+                     record_filter: {type: RecordFilter, condition: "{{ record['meta']['kind'] == 'a' and record.id > 4 }}"}}"""),
+    spec="source: {type: string}")
