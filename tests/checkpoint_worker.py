@@ -6,6 +6,8 @@
         -> {"pid": P}   a child runs sluice.run(...) into D/cp.duckdb (dlt state in D/pipelines) and
                         exits 0; it appends to D/events "pause <held pages>" at each checkpoint's
                         snapshot and "commit <time.time()>" when each slice is committed
+        optional: "where": "filesystem" or a PostgreSQL DSN (test_checkpoints.pipeline);
+                  "crash_at": [table, n]: SIGKILL between the n-th job of table's commit and its marker
     {"op": "wait", "pid": P} -> {"status": S}      {"op": "ping"} -> {"ok": true}     {"op": "quit"}
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -21,6 +24,7 @@ from typing import Any
 
 import dlt  # noqa: F401  (imported before any fork)
 import duckdb  # noqa: F401
+from dlt.common.storages.load_package import PackageStorage
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -50,13 +54,30 @@ def child(command: dict[str, Any]) -> int:
 
     Engine.snapshot = noted_snapshot  # type: ignore[method-assign]
     driver._slice = noted_slice
+    if "crash_at" in command:
+        crash_at(*command["crash_at"])
     config = getattr(shapes, command["shape"])(command["url"], command["disposition"])
+    where = command.get("where", "duckdb")
     try:
-        sluice.run(shapes.pipeline(directory), sluice.rest_api_source(config), checkpoint_every=command["every"])
+        sluice.run(shapes.pipeline(directory, where=where), sluice.rest_api_source(config), checkpoint_every=command["every"])
     except Exception:
         traceback.print_exc()
         return 3
     return 0
+
+
+def crash_at(table: str, nth: int) -> None:
+    """SIGKILL this process in dlt's load, right after the destination committed the `nth` job of
+    `table` and before dlt writes the job's pending-transition marker (its "done")."""
+    save, seen = PackageStorage.save_pending_transition, [0]
+
+    def save_or_die(storage: PackageStorage, load_id: str, file_name: str, *args: Any) -> None:
+        seen[0] += file_name.startswith(f"{table}.")
+        if seen[0] == nth and file_name.startswith(f"{table}."):
+            os.kill(os.getpid(), signal.SIGKILL)
+        save(storage, load_id, file_name, *args)
+
+    PackageStorage.save_pending_transition = save_or_die  # type: ignore[method-assign]
 
 
 def serve() -> None:

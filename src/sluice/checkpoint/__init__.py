@@ -1,7 +1,9 @@
 """Checkpoints and resume: a long run committed in slices, restartable where it stopped.
 
 Owns the frontier (`frontier.py`: where each unfinished chain restarts, as plain data, without
-secrets) and the driver (`driver.py`: `run(pipeline, source, ...)`, slices, resume). The engine
+secrets), the driver (`driver.py`: `run(pipeline, source, ...)`, slices, resume) and a killed
+run's pending package (`pending.py`: jobs the destination may have committed unmarked, undone
+before dlt runs them again). The engine
 (`Engine.pause`, `Engine.snapshot`, a resume `Snapshot`) and the runtime (`Checkpoints`, one
 `Run` across slices) give it the means; dlt's own state carries the frontier.
 

@@ -12,6 +12,7 @@ from typing import Any
 from ..config.specs import SourceSpec
 from ..load.runtime import Checkpoints, Run
 from .frontier import VERSION, Snapshot, from_state, spec_hash, to_state
+from .pending import prepare
 
 log = logging.getLogger("sluice")
 STATE_KEY = "sluice_checkpoint"
@@ -71,24 +72,13 @@ def run(pipeline: Any, source: Any, *, checkpoint_every: int = 50_000, checkpoin
 
 def _load_pending(pipeline: Any, result: CheckpointResult) -> bool:
     """Load what a killed run extracted; True when a package was loaded."""
-    _drop_normalized_leftovers(pipeline)
+    prepare(pipeline)
     info = pipeline.run()
     result.load_info.append(info)
     # dlt commits an extracted package before it saves the local state: a run killed between
     # the two leaves the slice's state in the package only. Loaded now, it is the newest.
     pipeline.sync_destination()
     return bool(getattr(info, "loads_ids", None))
-
-
-def _drop_normalized_leftovers(pipeline: Any) -> None:
-    """dlt's normalize renames its output into load/normalized, then deletes the extracted
-    package: killed between the two, the package is in both, and normalizing it again fails
-    (OSError: directory not empty). The normalized copy is complete (a rename): drop the other."""
-    import shutil
-    from pathlib import Path
-
-    for load_id in set(pipeline.list_extracted_load_packages()) & set(pipeline.list_normalized_load_packages()):
-        shutil.rmtree(Path(pipeline.working_dir) / "normalize" / "extracted" / load_id, ignore_errors=True)
 
 
 def _slice(pipeline: Any, source: Any, result: CheckpointResult) -> None:
