@@ -91,25 +91,60 @@ class PatternAPI:
         return web.json_response({"results": wanted[start:end], "next": end if end < len(wanted) else None})
 
     # -- date windows: events dated back from `now`, 7 hours apart --------------------------
-    def event(self, i: int) -> dict[str, Any]:
-        moment = self.now - (i + 1) * timedelta(hours=7)
-        return {**item(i, moment), "ts": int(moment.timestamp())}
+    def event(self, i: int, moment: datetime | None = None) -> dict[str, Any]:
+        moment = moment or self.now - (i + 1) * timedelta(hours=7)
+        return {**item(i, moment), "ts": int(moment.timestamp()), "ms": int(moment.timestamp()) * 1000, "day": moment.strftime("%Y-%m-%d")}
+
+    def all_events(self) -> list[dict[str, Any]]:
+        fresh = [self.event(900 + k, self.now - timedelta(hours=k)) for k in range(1, self.fresh + 1)]
+        return [*(self.event(i) for i in range(self.count)), *fresh]
 
     async def events(self, request: web.Request) -> web.Response:
-        """`start_time` / `end_time` (ISO, or epoch seconds on /events_epoch), both inclusive;
+        """`start_time` / `end_time` both inclusive, compared with the path's cursor field:
+        `updatedAt` (ISO), `ts` (epoch seconds), `ms` (epoch milliseconds), `day` (a date);
         /events_all ignores them (the client filters)."""
         self._seen(request)
         self.queries.append((request.path, dict(request.query)))
-        epoch = request.path == "/events_epoch"
-        low, high = (request.query.get(k) for k in ("start_time", "end_time"))
-        def inside(e: dict[str, Any]) -> bool:
-            value = e["ts"] if epoch else e["updatedAt"]
-            if request.path == "/events_all":
-                return True
-            return (low is None or value >= (int(low) if epoch else low)) and (high is None or value <= (int(high) if epoch else high))
-        fresh = [{**self.event(900 + k), "updatedAt": stamp(self.now - timedelta(hours=k)), "ts": int((self.now - timedelta(hours=k)).timestamp())}
-                 for k in range(1, self.fresh + 1)]
-        return web.json_response({"data": [e for e in [*(self.event(i) for i in range(self.count)), *fresh] if inside(e)]})
+        name = {"/events_epoch": "ts", "/events_ms": "ms", "/events_days": "day"}.get(request.path, "updatedAt")
+        bounds = [request.query.get(k) for k in ("start_time", "end_time")] if request.path != "/events_all" else [None, None]
+        low, high = (None if b is None else _bound(name, b) for b in bounds)
+        found = [e for e in self.all_events() if (low is None or _bound(name, e[name]) >= low) and (high is None or _bound(name, e[name]) <= high)]
+        return web.json_response({"data": found})
+
+    # -- more ways to page ------------------------------------------------------------------
+    async def linked(self, request: web.Request) -> web.Response:
+        """A bare list, the next page in the Link header."""
+        self._seen(request)
+        page = int(request.query.get("p", 1))
+        headers = {"Link": f'<{self.origin}/linked?p={page + 1}>; rel="next"'} if page * 9 < self.count else {}
+        return web.json_response(self.records()[(page - 1) * 9:page * 9], headers=headers)
+
+    async def relative(self, request: web.Request) -> web.Response:
+        """The next page as a path relative to the host, in the body."""
+        self._seen(request)
+        page = int(request.query.get("page", 0))
+        nxt = f"/relative?page={page + 1}" if (page + 1) * 11 < self.count else None
+        return web.json_response({"data": self.records()[page * 11:(page + 1) * 11], "next": nxt})
+
+    async def grouped(self, request: web.Request) -> web.Response:
+        """Records nested in groups (`groups.*.members.*`) and keyed by id (`by_id.*`), one page."""
+        self._seen(request)
+        records = self.records()
+        return web.json_response({"groups": [{"name": f"g{g}", "members": records[g::4]} for g in range(4)],
+                                  "by_id": {str(r["id"]): r for r in records}})
+
+    async def after_id(self, request: web.Request) -> web.Response:
+        """Keyset paging: up to `limit` records with an id above `after_id`."""
+        self._seen(request)
+        after, limit = int(request.query.get("after_id", -1)), int(request.query.get("limit", 8))
+        return web.json_response({"data": [r for r in self.records() if r["id"] > after][:limit]})
+
+    async def zero_pages(self, request: web.Request) -> web.Response:
+        """0-based pages of `size` in the JSON body (POST)."""
+        self._seen(request)
+        body = await request.json()
+        page, size = int(body.get("page", 0)), int(body.get("size", 10))
+        return web.json_response({"items": self.records()[page * size:(page + 1) * size]})
 
     # -- parents and children ---------------------------------------------------------------
     def projects(self) -> list[dict[str, Any]]:
@@ -189,12 +224,24 @@ class PatternAPI:
         app.router.add_get("/offset", self.offset)
         app.router.add_get("/header_token", self.header_token)
         app.router.add_post("/search", self.search)
-        for path in ("/events", "/events_epoch", "/events_all"):
+        for path in ("/events", "/events_epoch", "/events_ms", "/events_days", "/events_all"):
             app.router.add_get(path, self.events)
+        app.router.add_get("/linked", self.linked)
+        app.router.add_get("/relative", self.relative)
+        app.router.add_get("/grouped", self.grouped)
+        app.router.add_get("/after_id", self.after_id)
+        app.router.add_post("/zero_pages", self.zero_pages)
         app.router.add_get("/projects", self.project_list)
         app.router.add_get("/projects/{id}/issues", self.project_issues)
         app.router.add_get("/stores", self.stores)
         return app
+
+
+def _bound(name: str, value: Any) -> Any:
+    """A bound or a cursor value, comparable: epochs as numbers, dates and datetimes parsed."""
+    if name in ("ts", "ms"):
+        return int(value)
+    return datetime.fromisoformat(value) if name == "updatedAt" else value
 
 
 def manifest(streams: str, definitions: str = "", spec: str = "") -> dict[str, Any]:
@@ -402,3 +449,52 @@ SELECTED = manifest(stream("selected", "/offset", "data", requester="request_par
     """).replace("field_path: [data]}}", """field_path: [data]},
                      record_filter: {type: RecordFilter, condition: "{{ record['meta']['kind'] == 'a' and record.id > 4 }}"}}"""),
     spec="source: {type: string}")
+
+MORE_PAGING = manifest(
+    stream("link_header", "/linked", "", """
+      {type: DefaultPaginator, page_token_option: {type: RequestPath},
+       pagination_strategy: {type: CursorPagination, cursor_value: "{{ headers['link']['next']['url'] }}",
+                             stop_condition: "{{ 'next' not in headers['link'] }}"}}""")
+    + stream("relative_path", "/relative", "data", """
+      {type: DefaultPaginator, page_token_option: {type: RequestPath},
+       pagination_strategy: {type: CursorPagination, cursor_value: "{{ response.next }}", stop_condition: "{{ not response.next }}"}}""")
+    + stream("wildcard_lists", "/grouped", "groups, '*', members, '*'")
+    + stream("wildcard_dict", "/grouped", "by_id, '*'")
+    + stream("keyset", "/after_id", "data", """
+      {type: DefaultPaginator, page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: after_id},
+       page_size_option: {type: RequestOption, inject_into: request_parameter, field_name: limit},
+       pagination_strategy: {type: CursorPagination, cursor_value: "{{ last_record['id'] }}", page_size: 8,
+                             stop_condition: "{{ last_page_size < 8 }}"}}""")
+    + stream("zero_based", "/zero_pages", "items", """
+      {type: DefaultPaginator, page_token_option: {type: RequestOption, inject_into: body_json, field_name: page},
+       page_size_option: {type: RequestOption, inject_into: body_json, field_name: size},
+       pagination_strategy: {type: PageIncrement, page_size: 6, start_from_page: 0, inject_on_first_request: true}}""",
+             requester="http_method: POST")
+)
+
+EPOCHS = manifest(
+    dated("events_ms", "/events_ms", f"""
+        cursor_field: ms
+        datetime_format: "%ms"
+        start_datetime: {{type: MinMaxDatetime, datetime: "{{{{ config['start'] }}}}", datetime_format: "{ISO}"}}
+        start_time_option: {{type: RequestOption, inject_into: request_parameter, field_name: start_time}}
+        end_time_option: {{type: RequestOption, inject_into: request_parameter, field_name: end_time}}
+    """)
+    + dated("events_days", "/events_days", f"""
+        cursor_field: day
+        datetime_format: "%Y-%m-%d"
+        start_datetime: {{type: MinMaxDatetime, datetime: "{{{{ config['start'] }}}}", datetime_format: "{ISO}"}}
+        start_time_option: {{type: RequestOption, inject_into: request_parameter, field_name: start_time}}
+    """)
+    + dated("events_reformatted", "/events", """
+        cursor_field: updatedAt
+        datetime_format: "%Y-%m-%dT%H:%M:%S.%fZ"
+        cursor_datetime_formats: ["%Y-%m-%dT%H:%M:%SZ"]
+        start_datetime: {type: MinMaxDatetime, datetime: "{{ config['start'] }}", datetime_format: "%Y-%m-%dT%H:%M:%SZ"}
+        step: P4D
+        cursor_granularity: PT0.000001S
+        start_time_option: {type: RequestOption, inject_into: request_parameter, field_name: start_time}
+        end_time_option: {type: RequestOption, inject_into: request_parameter, field_name: end_time}
+    """),
+    spec="start: {type: string}",
+)

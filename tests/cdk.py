@@ -55,7 +55,7 @@ class CdkError(AssertionError):
     """The CDK read failed (exit status, error traces): `messages` says why, `read` holds the rest."""
 
     def __init__(self, messages: list[str], read: CdkRead) -> None:
-        super().__init__("airbyte-cdk failed: " + " | ".join(messages)[:3000])
+        super().__init__("airbyte-cdk failed: " + " | ".join(messages)[:3000] + "\n" + "\n".join(read.logs)[-3000:])
         self.messages, self.read = messages, read
 
 
@@ -64,6 +64,7 @@ class CdkRead:
     records: Rows = field(default_factory=dict)  # stream -> records as emitted
     states: dict[str, dict[str, Any]] = field(default_factory=dict)  # stream -> its last STATE message
     errors: list[str] = field(default_factory=list)  # error traces, then a non-zero exit status
+    logs: list[str] = field(default_factory=list)  # ERROR and FATAL log messages (tracebacks)
 
 
 # -- finding the CDK -------------------------------------------------------------------------
@@ -146,6 +147,8 @@ def _parse(lines: list[str], status: int) -> CdkRead:
             read.states[message["state"]["stream"]["stream_descriptor"]["name"]] = message["state"]
         elif kind == "TRACE" and message["trace"].get("type") == "ERROR":
             read.errors.append(message["trace"]["error"].get("message", "error"))
+        elif kind == "LOG" and message["log"].get("level") in ("ERROR", "FATAL"):
+            read.logs.append(message["log"].get("message", ""))
     if status != 0:
         read.errors.append(f"exit status {status}")
     return read

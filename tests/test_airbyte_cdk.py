@@ -9,7 +9,22 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from airbyte_patterns import ERRORS, FAILING, HEADER_TOKEN, LISTS, OAUTH, PAGINATORS, SELECTED, SUBSTREAMS, WINDOWS, PatternAPI, item, stamp
+from airbyte_patterns import (
+    EPOCHS,
+    ERRORS,
+    FAILING,
+    HEADER_TOKEN,
+    LISTS,
+    MORE_PAGING,
+    OAUTH,
+    PAGINATORS,
+    SELECTED,
+    SUBSTREAMS,
+    WINDOWS,
+    PatternAPI,
+    item,
+    stamp,
+)
 from apis import Server
 from cdk import assert_same, cdk_bin, cdk_read, differences, load_records, primary_keys, sluice_load
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -108,3 +123,15 @@ def test_record_filter_add_fields_and_remove_fields(cdk_bin, patterns, tmp_path)
 def test_a_page_token_in_a_header(cdk_bin, patterns, tmp_path):
     result = assert_same(HEADER_TOKEN, {"base": patterns.origin}, tmp_path)
     assert len(result.cdk.records["header_token"]) == 30
+
+
+def test_link_headers_relative_next_paths_wildcards_keysets_and_zero_based_body_pages(cdk_bin, patterns, tmp_path):
+    result = assert_same(MORE_PAGING, {"base": patterns.origin}, tmp_path)
+    assert {k: len(v) for k, v in result.cdk.records.items()} == dict.fromkeys(
+        ["link_header", "relative_path", "wildcard_lists", "wildcard_dict", "keyset", "zero_based"], 30)
+
+
+def test_millisecond_epochs_dates_and_a_reformatted_cursor(cdk_bin, patterns, tmp_path):
+    start = patterns.now - timedelta(days=5, hours=1)
+    result = assert_same(EPOCHS, {"base": patterns.origin, "start": stamp(start)}, tmp_path)
+    assert len(result.cdk.records["events_ms"]) == len(result.cdk.records["events_reformatted"]) == 17  # 7 h ... 119 h ago

@@ -277,14 +277,12 @@ def _selector(selector: Mapping[str, Any], where: Where) -> str:
 
 
 def dpath_to_jsonpath(parts: list[str]) -> str:
-    """DpathExtractor's field_path as a JSONPath: `*` matches every key or item, and the lists
-    it reaches are flattened into one list of records, as the CDK does."""
+    """DpathExtractor's field_path as a JSONPath: `*` matches every key or item, and each value
+    the path matches is a record, as the CDK reads it (`[data, "*"]`: data's items or values)."""
     if not parts:
         return "$"
     steps = ["[*]" if p == "*" else (f".{p}" if re.fullmatch(r"[A-Za-z_][\w\-]*", p) else f"['{p}']") for p in parts]
     path = "".join(steps).lstrip(".")
-    if "*" in parts:
-        path += "[*]"
     return path if path[0] != "[" else "$" + path
 
 
