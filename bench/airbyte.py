@@ -10,6 +10,11 @@ Pagination as a manifest says it: `PageIncrement` (stops on a page shorter than 
 so it makes one request fewer than an engine that needs the empty page), `CursorPagination`
 on the `next` URL, and a `SubstreamPartitionRouter` for the children. Concurrency is the
 manifest's `concurrency_level`, set to the same number of requests in flight as sluice's.
+
+The `manifest` group runs one manifest on both sides: a seed's manifest of our own
+(`examples/airbyte/<seed>.yaml`) against the seed's mock, sluice through the manifest's
+conversion (what `manifest_source` hands to `rest_api_source`; extract and load into
+DuckDB), the CDK reading the manifest itself (extract only). `manifest_note` prints the ratio.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
@@ -28,13 +34,22 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import yaml
 
 VENV = Path.home() / ".cache" / "sluice-bench" / "airbyte-venv"
 EXECUTABLE = "source-declarative-manifest"
 MANIFEST_VERSION = "6.0.0"
 CONCURRENCY = 8
 Spec = Callable[[str], dict[str, Any]]
+STARTUP = "start-up (an empty read, included in wall)"
 _STREAM = re.compile(rb'"stream":\s*"([^"]+)"')
+MANIFESTS = Path(__file__).resolve().parent.parent / "examples" / "airbyte"
+# seed -> what its manifest's config holds besides the secret and the mock's URL, and the secret's name
+SEED_CONFIGS: dict[str, tuple[dict[str, Any], str]] = {
+    "ticketing": ({}, "api_key"),
+    "servicedesk": ({"domain_name": "unused.example.com", "start_date": "2020-01-01T00:00:00Z"}, "api_key"),
+    "incidents": ({}, "api_token"),
+}
 
 
 def find_executable(explicit: str | None = None) -> str | None:
@@ -123,6 +138,69 @@ def cursor_spec() -> Spec:
     return spec
 
 
+def seed_manifest(seed: str, origin: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The seed's manifest at the bench's concurrency, and its config for the seed's mock at `origin`."""
+    from sluice.mock._registry import API_CLASSES
+
+    manifest = yaml.safe_load((MANIFESTS / f"{seed}.yaml").read_text())
+    manifest["concurrency_level"] = {"type": "ConcurrencyLevel", "default_concurrency": CONCURRENCY,
+                                     "max_concurrency": CONCURRENCY}
+    given, secret = SEED_CONFIGS[seed]
+    api = API_CLASSES[seed]
+    return manifest, {**given, secret: api.api_key, "api_url": origin + api.base_path.rstrip("/")}
+
+
+def manifest_config(seed: str) -> Callable[[str], dict[str, Any]]:
+    """sluice's side of a manifest case: the configuration `manifest_source` would run (the
+    worker takes JSON, so the conversion must be plain data: no per-response templates)."""
+
+    def config(origin: str) -> dict[str, Any]:
+        from sluice.airbyte import conversion
+
+        converted = conversion(*seed_manifest(seed, origin))
+        if converted.issues:
+            raise ValueError(f"examples/airbyte/{seed}.yaml does not convert: {converted.issues}")
+        json.dumps(converted.config)  # a TypeError here: this manifest cannot be a bench case
+        return converted.config
+
+    return config
+
+
+def manifest_spec(seed: str) -> Spec:
+    def spec(origin: str) -> dict[str, Any]:
+        from sluice.airbyte import read_manifest
+
+        manifest, config = seed_manifest(seed, origin)
+        return {"manifest": manifest, "config": config, "streams": [str(s["name"]) for s in read_manifest(manifest).streams]}
+
+    return spec
+
+
+def manifest_cases(seeds: dict[str, dict[str, int]]) -> list[Any]:
+    """The `manifest` group: the ticketing seed's manifest (a fan-out: events, then their
+    orders and tickets, paged by number) at the seeds' size, 20 ms a request."""
+    from .cases import Case
+
+    counts = seeds.get("ticketing", {"events": 200})
+    return [Case("manifest ticketing 20ms", "manifest", "ticketing", counts, 20, manifest_config("ticketing"), None,
+                 manifest_spec("ticketing"), ("sluice",), None,
+                 what="examples/airbyte/ticketing.yaml: sluice extracts and loads, the CDK extracts")]
+
+
+def manifest_note(rows: list[Any]) -> list[str]:
+    """The manifest cases' ratio: the CDK's extract-only wall time over sluice's extract and load."""
+    out = []
+    for cdk in (r for r in rows if r.engine == "airbyte" and r.case.startswith("manifest") and r.wall):
+        ours = next((r for r in rows if (r.case, r.size, r.engine) == (cdk.case, cdk.size, "sluice") and r.wall), None)
+        if ours is None:
+            continue
+        startup = statistics.median(run.phases.get(STARTUP, 0.0) for run in cdk.ok)
+        out.append(f"Airbyte manifest ({cdk.case}, {cdk.size}): sluice extracts and loads in {ours.wall:.2f} s, "
+                   f"airbyte-cdk only extracts in {cdk.wall:.2f} s: sluice {cdk.wall / ours.wall:.1f}x faster "
+                   f"({(cdk.wall - startup) / ours.wall:.1f}x without the CDK's {startup:.2f} s start-up).")
+    return out
+
+
 def _catalog(streams: list[str]) -> dict[str, Any]:
     return {"streams": [
         {"stream": {"name": s, "json_schema": {}, "supported_sync_modes": ["full_refresh"]},
@@ -134,7 +212,7 @@ def run_airbyte(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
     import resource
 
     (workdir / "manifest.yaml").write_text(json.dumps(spec["manifest"]))  # JSON is YAML
-    (workdir / "config.json").write_text("{}")
+    (workdir / "config.json").write_text(json.dumps(spec.get("config", {})))
     (workdir / "catalog.json").write_text(json.dumps(_catalog(spec["streams"])))
     (workdir / "empty.json").write_text(json.dumps(_catalog([])))
     argv = [spec["bin"], "read", "--config", str(workdir / "config.json"), "--catalog",
@@ -152,7 +230,7 @@ def run_airbyte(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     result: dict[str, Any] = {"wall": wall, "cpu": cpu, "rss_mb": peak.mb,
-                              "phases": {"start-up (an empty read, included in wall)": round(startup, 3)},
+                              "phases": {STARTUP: round(startup, 3)},
                               "tables": {s: {"rows": records.get(s, 0), "columns": []} for s in spec["streams"]}}
     if problems:
         result["error"] = "; ".join(problems[:3])

@@ -1,4 +1,4 @@
-"""`python -m bench [--cases flat,fanout,cursor,seeds,small,ab,scale,ceiling] [--repeat N] [--quick] [--out FILE.md]`"""
+"""`python -m bench [--cases flat,fanout,cursor,seeds,small,ab,manifest,scale,ceiling] [--repeat N] [--quick] [--out FILE.md]`"""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from .report import (
     targets,
 )
 
-GROUPS = ("flat", "scale", "fanout", "cursor", "seeds", "small", "ab", "ceiling")  # the order they run in (scale needs flat's run)
+GROUPS = ("flat", "scale", "fanout", "cursor", "seeds", "small", "ab", "manifest", "ceiling")  # the order they run in (scale needs flat's run)
 SCALE_RSS_LIMIT = 1.3
 
 
@@ -33,7 +33,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--cases", default=",".join(GROUPS),
                         help="comma-separated groups: flat, fanout, cursor, seeds, small, ab (A/B against dlt's "
-                             "defaults at equal size), scale, ceiling (the floor rows)")
+                             "defaults at equal size), manifest (a seed's Airbyte manifest run by sluice and, with "
+                             "--with-airbyte, by the CDK), scale, ceiling (the floor rows)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of sluice and the floor per case (default 3)")
     parser.add_argument("--dlt-repeat", type=int, default=0, help="runs of tuned dlt per case (default: --repeat)")
     parser.add_argument("--budget", type=float, default=540.0,
@@ -66,11 +67,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return args
 
 
-WEIGHTS = {"flat": 1.0, "fanout": 1.0, "cursor": 0.5, "seeds": 0.25, "scale": 2.0, "small": 0.25, "ab": 1.0}
+WEIGHTS = {"flat": 1.0, "fanout": 1.0, "cursor": 0.5, "seeds": 0.25, "scale": 2.0, "small": 0.25, "ab": 1.0, "manifest": 0.25}
 
 
 def plan(args: argparse.Namespace, sizes: Sizes) -> list[Work]:
-    groups = build_cases(sizes)
+    groups = {**build_cases(sizes), "manifest": airbyte.manifest_cases(sizes.seeds)}
     ceiling = "ceiling" in args.groups
     work: list[Work] = []
     for group in sorted(args.groups, key=GROUPS.index):
@@ -139,6 +140,7 @@ def notes(args: argparse.Namespace, runs: list[Run], sizes: Sizes) -> list[str]:
     checked = ("Tables checked equal to sluice's (names, rows, columns; root-table rows for the floor and Airbyte) "
                "in every run.")
     out += [f"**MISMATCH** {m}" for m in found] or [checked]
+    out += airbyte.manifest_note(rows)
     out += refusals(rows)
     out += [f"**ERROR** {e}" for e in errors(rows)]
     return out

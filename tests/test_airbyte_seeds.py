@@ -169,3 +169,23 @@ def test_a_parent_stream_in_a_childs_router_keeps_its_own_parameters() -> None:
     paths = {r["name"]: r["endpoint"]["path"] for r in converted.config["resources"]}
     assert paths == {"events": "events", "tags": "tags", "orders": "events/{resources.events._id}/orders",
                      "tickets": "events/{resources.events._id}/tickets"}
+
+
+@pytest.mark.slow
+def test_the_bench_runs_the_manifest_case_on_both_sides(cdk_bin: str, tmp_path: Path) -> None:
+    """`python -m bench --cases manifest --with-airbyte`: sluice and the CDK on the same seed
+    manifest and mock, the tables agree, and the note gives the ratio (its value is not judged
+    here: timings on a shared machine)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "bench.md"
+    argv = [sys.executable, "-m", "bench", "--quick", "--cases", "manifest", "--with-airbyte", "--airbyte-bin", cdk_bin,
+            "--out", str(out)]
+    done = subprocess.run(argv, cwd=EXAMPLES.parent.parent, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = out.read_text()
+    engines = {line.split("|")[3].strip() for line in report.splitlines() if line.startswith("| manifest ticketing")}
+    assert engines == {"sluice", "airbyte declarative (extract only)"}, report
+    assert "Tables checked equal to sluice's" in report and "MISMATCH" not in report and "ERROR" not in report
+    assert "- Airbyte manifest (manifest ticketing 20ms, 200): sluice extracts and loads in " in report, report
