@@ -449,6 +449,17 @@ SELECTED = manifest(stream("selected", "/offset", "data", requester="request_par
     """).replace("field_path: [data]}}", """field_path: [data]},
                      record_filter: {type: RecordFilter, condition: "{{ record['meta']['kind'] == 'a' and record.id > 4 }}"}}"""),
     spec="source: {type: string}")
+SELECTED["streams"] += manifest(stream("filtered_pages", "/pages", "items", """
+    {type: DefaultPaginator, page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page},
+     page_size_option: {type: RequestOption, inject_into: request_parameter, field_name: per_page},
+     pagination_strategy: {type: PageIncrement, page_size: 7, start_from_page: 1}}""").replace("field_path: [items]}}", """field_path: [items]},
+                   record_filter: {type: RecordFilter, condition: "{{ record.id % 3 == 0 }}"}}"""))["streams"]
+
+# No stop_condition: on the last page `headers['link']['next']` is undefined and `['url']` of it
+# is an error in the CDK (its Jinja is lenient one level deep only); sluice reads it as the end.
+LINK_NO_STOP = manifest(stream("link_no_stop", "/linked", "", """
+    {type: DefaultPaginator, page_token_option: {type: RequestPath},
+     pagination_strategy: {type: CursorPagination, cursor_value: "{{ headers['link']['next']['url'] }}"}}"""))
 
 MORE_PAGING = manifest(
     stream("link_header", "/linked", "", """

@@ -8,23 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+import airbyte_patterns as ap
 import pytest
-from airbyte_patterns import (
-    EPOCHS,
-    ERRORS,
-    FAILING,
-    HEADER_TOKEN,
-    LISTS,
-    MORE_PAGING,
-    OAUTH,
-    PAGINATORS,
-    SELECTED,
-    SUBSTREAMS,
-    WINDOWS,
-    PatternAPI,
-    item,
-    stamp,
-)
 from apis import Server
 from cdk import assert_same, cdk_bin, cdk_read, differences, load_records, primary_keys, sluice_load
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -33,15 +18,15 @@ __all__ = ["cdk_bin"]  # a fixture
 
 
 @pytest.fixture()
-def patterns() -> Iterator[PatternAPI]:
-    api = PatternAPI()
+def patterns() -> Iterator[ap.PatternAPI]:
+    api = ap.PatternAPI()
     with Server(api.app()) as server:
         api.origin = server.url
         yield api
 
 
 def test_every_paginator_kind(cdk_bin, patterns, tmp_path):
-    result = assert_same(PAGINATORS, {"base": patterns.origin}, tmp_path)
+    result = assert_same(ap.PAGINATORS, {"base": patterns.origin}, tmp_path)
     assert set(result.cdk.records) == {"next_url", "token_param", "page_increment", "offset_increment", "body_token"}
     assert all(len(v) == 30 for k, v in result.cdk.records.items() if k != "body_token")
     assert len(result.cdk.records["body_token"]) == 15
@@ -50,9 +35,9 @@ def test_every_paginator_kind(cdk_bin, patterns, tmp_path):
 def test_the_comparison_sees_a_changed_value_a_missing_record_and_a_changed_child(patterns, tmp_path):
     # the comparison itself, without the CDK: sluice's table against records made by hand
     config, streams = {"base": patterns.origin}, ["offset_increment"]
-    keys = primary_keys(PAGINATORS)
-    ours = sluice_load(PAGINATORS, config, tmp_path, streams)
-    records = [item(i) for i in range(30)]
+    keys = primary_keys(ap.PAGINATORS)
+    ours = sluice_load(ap.PAGINATORS, config, tmp_path, streams)
+    records = [ap.item(i) for i in range(30)]
     assert differences(ours.rows(keys), load_records({"offset_increment": records}, ours, keys, tmp_path).rows(keys), keys) == []
     records[3]["meta"]["score"] = 99.0
     del records[5]
@@ -65,11 +50,11 @@ def test_the_comparison_sees_a_changed_value_a_missing_record_and_a_changed_chil
 
 def test_date_windows_epoch_windows_and_client_side_filtering(cdk_bin, patterns, tmp_path):
     start = patterns.now - timedelta(days=6, hours=3)
-    result = assert_same(WINDOWS, {"base": patterns.origin, "start": stamp(start)}, tmp_path)
+    result = assert_same(ap.WINDOWS, {"base": patterns.origin, "start": ap.stamp(start)}, tmp_path)
     expected = 21  # 7 hours apart back from now: 7 h ... 147 h
     assert len(result.cdk.records["events"]) == len(result.cdk.records["events_all"]) == len(result.cdk.records["events_epoch"]) == expected
     patterns.fresh = 2
-    second = assert_same(WINDOWS, {"base": patterns.origin, "start": stamp(start)}, tmp_path, after=result)
+    second = assert_same(ap.WINDOWS, {"base": patterns.origin, "start": ap.stamp(start)}, tmp_path, after=result)
     # the lookback (P1D) reads from a day before the newest event (7 h ago): 4 old events again, 2 new
     assert sorted(r["id"] for r in second.cdk.records["events"]) == [0, 1, 2, 3, 901, 902]
     assert sorted(r["id"] for r in second.cdk.records["events_epoch"]) == [0, 901, 902]  # no lookback: the last one again
@@ -77,61 +62,73 @@ def test_date_windows_epoch_windows_and_client_side_filtering(cdk_bin, patterns,
 
 def test_substream_with_an_incremental_child_then_its_next_read(cdk_bin, patterns, tmp_path):
     config = {"base": patterns.origin, "start": "2024-01-02T00:00:00Z"}
-    first = assert_same(SUBSTREAMS, config, tmp_path)
+    first = assert_same(ap.SUBSTREAMS, config, tmp_path)
     assert len(first.cdk.records["issues"]) == 2 + 3 + 4 + 5  # project 1's first issue is at the start: included
     patterns.add_issue(2)
     patterns.add_issue(4)
-    second = assert_same(SUBSTREAMS, config, tmp_path, after=first)
+    second = assert_same(ap.SUBSTREAMS, config, tmp_path, after=first)
     assert {r["id"] for r in second.cdk.records["issues"]} >= {900, 901}
 
 
 def test_list_partitions(cdk_bin, patterns, tmp_path):
-    result = assert_same(LISTS, {"base": patterns.origin}, tmp_path)
+    result = assert_same(ap.LISTS, {"base": patterns.origin}, tmp_path)
     assert len(result.cdk.records["stores"]) == 5 + 5 + 4
 
 
 def test_error_handler_actions_ignore_retry_and_rate_limited(cdk_bin, patterns, tmp_path):
-    result = assert_same(ERRORS, {"base": patterns.origin}, tmp_path)
+    result = assert_same(ap.ERRORS, {"base": patterns.origin}, tmp_path)
     assert sorted(r["id"] for r in result.cdk.records["ignored"]) == [10, 11, 40, 41]
     assert len(result.cdk.records["retried"]) == len(result.cdk.records["limited"]) == 5
     assert patterns.hits["/flaky"] == patterns.hits["/limited"] == 4  # each reader: one failure, one retry
 
 
 def test_a_fail_action_fails_both(cdk_bin, patterns, tmp_path):
-    read = cdk_read(FAILING, {"base": patterns.origin}, tmp_path)
+    read = cdk_read(ap.FAILING, {"base": patterns.origin}, tmp_path)
     assert not read.records and any("the API refused the request" in e for e in read.errors), read.errors
     with pytest.raises(PipelineStepFailed) as caught:
-        sluice_load(FAILING, {"base": patterns.origin}, tmp_path)
+        sluice_load(ap.FAILING, {"base": patterns.origin}, tmp_path)
     assert "400" in str(caught.value)
     assert patterns.hits["/broken"] == 2  # FAIL is not retried, by either
 
 
 def test_oauth_refresh_token_flow(cdk_bin, patterns, tmp_path):
     config = {"base": patterns.origin, "client_id": "cid", "client_secret": "shh", "refresh_token": "r-1"}
-    assert_same(OAUTH, config, tmp_path)
+    assert_same(ap.OAUTH, config, tmp_path)
     cdk_form, sluice_form = patterns.bodies
     assert cdk_form == sluice_form == {"grant_type": "refresh_token", "client_id": "cid", "client_secret": "shh", "refresh_token": "r-1"}
 
 
 def test_record_filter_add_fields_and_remove_fields(cdk_bin, patterns, tmp_path):
-    result = assert_same(SELECTED, {"base": patterns.origin, "source": "mock"}, tmp_path)
+    result = assert_same(ap.SELECTED, {"base": patterns.origin, "source": "mock"}, tmp_path)
     assert sorted(r["id"] for r in result.cdk.records["selected"]) == [6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28]
+    # a filter that keeps 2 or 3 of a page's 7 records does not end PageIncrement early, in either
+    assert [r["id"] for r in result.cdk.records["filtered_pages"]] == list(range(0, 30, 3))
+    assert patterns.hits["/pages"] == 2 * 5
+
+
+def test_a_link_header_without_stop_condition_fails_the_cdk_and_ends_in_sluice(cdk_bin, patterns, tmp_path):
+    # a deliberate difference (docs/airbyte.md): sluice reads an undefined value's key as empty
+    read = cdk_read(ap.LINK_NO_STOP, {"base": patterns.origin}, tmp_path)
+    assert any("UndefinedError" in e for e in read.errors), read.errors
+    assert len(read.records["link_no_stop"]) == 30  # every page read, then the error on the last one
+    tables = sluice_load(ap.LINK_NO_STOP, {"base": patterns.origin}, tmp_path).rows()
+    assert sorted(r["id"] for r in tables["link_no_stop"]) == list(range(30))
 
 
 @pytest.mark.xfail(strict=True, reason="sluice's loop check (PageRequest.identity, src/sluice/model.py) ignores headers, "
                    "so the second page of a header token is taken for the first: LoopError")
 def test_a_page_token_in_a_header(cdk_bin, patterns, tmp_path):
-    result = assert_same(HEADER_TOKEN, {"base": patterns.origin}, tmp_path)
+    result = assert_same(ap.HEADER_TOKEN, {"base": patterns.origin}, tmp_path)
     assert len(result.cdk.records["header_token"]) == 30
 
 
 def test_link_headers_relative_next_paths_wildcards_keysets_and_zero_based_body_pages(cdk_bin, patterns, tmp_path):
-    result = assert_same(MORE_PAGING, {"base": patterns.origin}, tmp_path)
+    result = assert_same(ap.MORE_PAGING, {"base": patterns.origin}, tmp_path)
     assert {k: len(v) for k, v in result.cdk.records.items()} == dict.fromkeys(
         ["link_header", "relative_path", "wildcard_lists", "wildcard_dict", "keyset", "zero_based"], 30)
 
 
 def test_millisecond_epochs_dates_and_a_reformatted_cursor(cdk_bin, patterns, tmp_path):
     start = patterns.now - timedelta(days=5, hours=1)
-    result = assert_same(EPOCHS, {"base": patterns.origin, "start": stamp(start)}, tmp_path)
+    result = assert_same(ap.EPOCHS, {"base": patterns.origin, "start": ap.stamp(start)}, tmp_path)
     assert len(result.cdk.records["events_ms"]) == len(result.cdk.records["events_reformatted"]) == 17  # 7 h ... 119 h ago
