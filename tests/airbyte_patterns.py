@@ -211,8 +211,59 @@ class PatternAPI:
             return web.json_response({"error": "unauthorized"}, status=401)
         return web.json_response({"data": self.records()[:4]})
 
+    # -- shapes, auth kinds, request options, a grandchild ----------------------------------
+    async def shapes(self, request: web.Request) -> web.Response:
+        """Names dlt rewrites, NULLs, a type that drifts, lists of lists, deep dicts, booleans."""
+        self._seen(request)
+        return web.json_response({"data": [
+            {"User ID": i, "org-id": i % 2, "createdAt": stamp(START + i * STEP), "value": None if i % 3 == 0 else i,
+             "amount": "12.50" if i % 2 else 12.5, "matrix": [[i, i + 1], [i + 2]], "flag": i % 4 == 0,
+             "nested": {"deep": {"er": i, "list": [{"k": i}]}}, "ÜberFeld": f"x{i}"} for i in range(12)]})
+
+    async def authed(self, request: web.Request) -> web.Response:
+        """/auth/<kind>: answers only with the credential that kind sends."""
+        self._seen(request)
+        kind = request.match_info["kind"]
+        wanted = {"basic": ("Authorization", "Basic dXNlcjpwdw=="), "key_header": ("X-Api-Key", "k-123"),
+                  "bearer": ("Authorization", "Bearer k-123"), "client_credentials": ("Authorization", f"Bearer {TOKEN}")}
+        ok = request.query.get("api_key") == "k-123" if kind == "key_query" else request.headers.get(wanted[kind][0]) == wanted[kind][1]
+        if not ok:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return web.json_response({"data": [{"id": i, "kind": kind, "tenant": request.headers.get("X-Tenant")} for i in range(3)]})
+
+    async def form(self, request: web.Request) -> web.Response:
+        """POST a form: the records echo what the form said."""
+        self._seen(request)
+        form = dict(await request.post())
+        return web.json_response({"data": [{"id": i, **form} for i in range(int(form.get("n", 2)))]})
+
+    async def orgs(self, request: web.Request) -> web.Response:
+        self._seen(request)
+        page = int(request.query.get("page", 1))
+        return web.json_response({"orgs": [{"id": f"o{n}", "name": f"Org {n}"} for n in range(1, 4)][(page - 1) * 2:page * 2]})
+
+    async def teams(self, request: web.Request) -> web.Response:
+        """/teams?org=oN: two teams per org."""
+        self._seen(request)
+        org = request.query["org"]
+        return web.json_response({"teams": [{"id": f"{org}-t{t}", "org": org} for t in range(2)]})
+
+    async def members(self, request: web.Request) -> web.Response:
+        """A team's members, under its own org only (another org's path is a 404)."""
+        self._seen(request)
+        org, team = request.match_info["org"], request.match_info["team"]
+        if not team.startswith(f"{org}-"):
+            return web.json_response({"error": "no such team in this org"}, status=404)
+        return web.json_response({"members": [{"id": f"{team}-m{m}", "role": "admin" if m == 0 else "user"} for m in range(3)]})
+
     def app(self) -> web.Application:
         app = web.Application()
+        app.router.add_get("/shapes", self.shapes)
+        app.router.add_get("/auth/{kind}", self.authed)
+        app.router.add_post("/form", self.form)
+        app.router.add_get("/orgs", self.orgs)
+        app.router.add_get("/teams", self.teams)
+        app.router.add_get("/orgs/{org}/teams/{team}/members", self.members)
         app.router.add_get("/things/{id}", self.thing)
         app.router.add_get("/flaky", self.every_other)
         app.router.add_get("/limited", self.every_other)
@@ -509,3 +560,53 @@ EPOCHS = manifest(
     """),
     spec="start: {type: string}",
 )
+
+SHAPES = manifest(
+    stream("shapes", "/shapes", "data").replace("primary_key: [id]", 'primary_key: ["org-id", "User ID"]')
+    + stream("keyless", "/shapes", "data").replace("  primary_key: [id]\n", "")
+    + stream("form_body", "/form", "data", requester="""
+        http_method: POST
+        request_body_data: {n: "{{ config['n'] }}", label: "{{ config['label'] }}"}
+        request_headers: {X-Tenant: "{{ config['tenant'] }}"}
+    """),
+    spec="n: {type: string}\nlabel: {type: string}\ntenant: {type: string}",
+)
+
+
+def _auth(kind: str, authenticator: str) -> str:
+    return stream(kind, f"/auth/{kind}", "data", requester=f"request_headers: {{X-Tenant: acme}}\nauthenticator: {authenticator}")
+
+
+AUTHS = manifest(
+    _auth("basic", "{type: BasicHttpAuthenticator, username: user, password: \"{{ config['password'] }}\"}")
+    + _auth("key_header", "{type: ApiKeyAuthenticator, api_token: \"{{ config['key'] }}\", "
+            "inject_into: {type: RequestOption, inject_into: header, field_name: X-Api-Key}}")
+    + _auth("key_query", "{type: ApiKeyAuthenticator, api_token: \"{{ config['key'] }}\", "
+            "inject_into: {type: RequestOption, inject_into: request_parameter, field_name: api_key}}")
+    + _auth("bearer", "{type: BearerAuthenticator, api_token: \"{{ config['key'] }}\"}")
+    + _auth("client_credentials", "{type: OAuthAuthenticator, grant_type: client_credentials, "
+            "token_refresh_endpoint: \"{{ config['base'] }}/oauth/token\", client_id: cid, client_secret: \"{{ config['password'] }}\"}"),
+    spec="password: {type: string, airbyte_secret: true}\nkey: {type: string, airbyte_secret: true}",
+)
+
+GRANDCHILDREN = routed(routed(manifest(
+    stream("orgs", "/orgs", "orgs", """
+      {type: DefaultPaginator, page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page},
+       pagination_strategy: {type: PageIncrement, page_size: 2, start_from_page: 1}}""")
+    + stream("teams", "/teams", "teams")
+    + stream("members", '"/orgs/{{ stream_partition.org }}/teams/{{ stream_partition.team }}/members"', "members",
+             requester=_handler("[{type: HttpResponseFilter, action: IGNORE, http_codes: [404]}]"), extra="""
+        transformations:
+          - {type: AddFields, fields: [{path: [team], value: "{{ stream_partition.team }}"}]}
+        """)
+), "teams", """
+    type: SubstreamPartitionRouter
+    parent_stream_configs:
+      - {type: ParentStreamConfig, stream: {$ref: "#/streams/0"}, parent_key: id, partition_field: org,
+         request_option: {type: RequestOption, inject_into: request_parameter, field_name: org}}
+    """), "members", """
+    - type: SubstreamPartitionRouter
+      parent_stream_configs: [{type: ParentStreamConfig, stream: {$ref: "#/streams/0"}, parent_key: id, partition_field: org}]
+    - type: SubstreamPartitionRouter
+      parent_stream_configs: [{type: ParentStreamConfig, stream: {$ref: "#/streams/1"}, parent_key: id, partition_field: team}]
+    """)

@@ -132,3 +132,22 @@ def test_millisecond_epochs_dates_and_a_reformatted_cursor(cdk_bin, patterns, tm
     start = patterns.now - timedelta(days=5, hours=1)
     result = assert_same(ap.EPOCHS, {"base": patterns.origin, "start": ap.stamp(start)}, tmp_path)
     assert len(result.cdk.records["events_ms"]) == len(result.cdk.records["events_reformatted"]) == 17  # 7 h ... 119 h ago
+
+
+def test_names_dlt_rewrites_nulls_drifting_types_nested_lists_composite_and_no_keys_form_bodies(cdk_bin, patterns, tmp_path):
+    result = assert_same(ap.SHAPES, {"base": patterns.origin, "n": "3", "label": "hello", "tenant": "acme"}, tmp_path)
+    assert len(result.cdk.records["shapes"]) == len(result.cdk.records["keyless"]) == 12
+    assert result.cdk.records["form_body"][0] == {"id": 0, "n": "3", "label": "hello"}
+    tables = result.ours.rows()
+    assert {"shapes__matrix", "shapes__nested__deep__list", "keyless__matrix"} <= set(tables)
+
+
+def test_authenticators_basic_api_key_bearer_client_credentials(cdk_bin, patterns, tmp_path):
+    result = assert_same(ap.AUTHS, {"base": patterns.origin, "password": "pw", "key": "k-123"}, tmp_path)
+    assert {k: len(v) for k, v in result.cdk.records.items()} == dict.fromkeys(
+        ["basic", "key_header", "key_query", "bearer", "client_credentials"], 3)
+
+
+def test_a_child_with_its_parent_in_a_parameter_and_a_grandchild_of_two_routers(cdk_bin, patterns, tmp_path):
+    result = assert_same(ap.GRANDCHILDREN, {"base": patterns.origin}, tmp_path)
+    assert len(result.cdk.records["teams"]) == 6 and len(result.cdk.records["members"]) == 18
