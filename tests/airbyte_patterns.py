@@ -9,6 +9,7 @@ Records are small but not flat: `{"id", "name", "updatedAt", "meta": {"kind", "s
 
 from __future__ import annotations
 
+import copy
 import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
@@ -148,7 +149,7 @@ class PatternAPI:
 
     # -- parents and children ---------------------------------------------------------------
     def projects(self) -> list[dict[str, Any]]:
-        bumped = {p for p, _ in self.new_issues}
+        bumped = {p for p, issue in self.new_issues if not issue.get("quiet")}
         return [{"id": p, "name": f"Project {p}", "updatedAt": stamp(START + timedelta(days=p + (40 if p in bumped else 0)))}
                 for p in range(1, 5)]
 
@@ -168,11 +169,12 @@ class PatternAPI:
         found = [i for i in self.issues(int(request.match_info["id"])) if i["updatedAt"] >= since]
         return web.json_response({"issues": found})
 
-    def add_issue(self, project: int) -> None:
-        """A new issue on `project` (which is updated with it), for a second, incremental read."""
+    def add_issue(self, project: int, quiet: bool = False) -> None:
+        """A new issue on `project`, for a second, incremental read: the project is updated
+        with it, unless `quiet` (the issue then says so)."""
         n = len(self.new_issues)
         self.new_issues.append((project, {"id": 900 + n, "title": f"New {n}", "updatedAt": stamp(START + timedelta(days=40, hours=n)),
-                                          "labels": []}))
+                                          "labels": [], **({"quiet": True} if quiet else {})}))
 
     async def stores(self, request: web.Request) -> web.Response:
         self._seen(request)
@@ -610,3 +612,10 @@ GRANDCHILDREN = routed(routed(manifest(
     - type: SubstreamPartitionRouter
       parent_stream_configs: [{type: ParentStreamConfig, stream: {$ref: "#/streams/1"}, parent_key: id, partition_field: team}]
     """)
+
+
+def independent(raw: dict[str, Any]) -> dict[str, Any]:
+    """SUBSTREAMS with the child's `incremental_dependency` false (the CDK's default)."""
+    copied = copy.deepcopy(raw)
+    copied["streams"][1]["retriever"]["partition_router"]["parent_stream_configs"][0]["incremental_dependency"] = False
+    return copied

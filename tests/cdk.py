@@ -29,7 +29,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -161,9 +161,11 @@ class Loaded:
 
     file: Path
     pipeline: Any
+    earlier: frozenset[str] = frozenset()  # the loads made before the last run
 
     def rows(self, keys: Mapping[str, list[str]] | None = None, latest: bool = False) -> Rows:
-        return read_tables(self.file, keys, latest)
+        """The tables; `latest`: only what the last run loaded (nothing, if it loaded nothing)."""
+        return read_tables(self.file, keys, self.earlier if latest else None)
 
     def columns(self, table: str) -> dict[str, Any]:
         columns = self.pipeline.default_schema.get_table_columns(table)
@@ -183,6 +185,7 @@ def sluice_load(manifest: Mapping[str, Any], config: Mapping[str, Any], tmp_path
                 into: Loaded | None = None) -> Loaded:
     """sluice's run of the manifest into DuckDB (into `into`'s pipeline: its next incremental run)."""
     loaded = into or pipeline_in(tmp_path, "sluice")
+    loaded.earlier = frozenset(loads(loaded.file))
     selected = list(streams) if streams is not None else None
     loaded.pipeline.run(manifest_source(manifest, config, streams=selected))
     return loaded
@@ -201,23 +204,33 @@ def load_records(records: Rows, like: Loaded, keys: Mapping[str, list[str]], tmp
     return loaded
 
 
-def read_tables(file: Path, keys: Mapping[str, list[str]] | None = None, latest: bool = False) -> Rows:
+def loads(file: Path) -> list[str]:
+    """The load ids a DuckDB file holds."""
+    if not file.exists():
+        return []
+    con = duckdb.connect(str(file), read_only=True)
+    try:
+        return [r[0] for r in con.execute("select load_id from data._dlt_loads").fetchall()]
+    finally:
+        con.close()
+
+
+def read_tables(file: Path, keys: Mapping[str, list[str]] | None = None, skip_loads: Collection[str] | None = None) -> Rows:
     """Every data table, rows without dlt's link columns nor NULLs; a child row says whose it
     is in `_parent` (its root row's primary key, or the parent row itself, with the list index).
-    `keys`: table -> primary key; `latest`: only the rows of the last load (and their children)."""
+    `keys`: table -> primary key; `skip_loads`: leave out the rows of these loads (and their children)."""
     if not file.exists():
         return {}
     con = duckdb.connect(str(file), read_only=True)
     try:
         names = [r[0] for r in con.execute("select table_name from information_schema.tables where table_schema = 'data'").fetchall()]
-        load = con.execute("select max(load_id) from data._dlt_loads").fetchall()[0][0] if latest else None
         ordered = sorted((n for n in names if not n.startswith("_dlt_")), key=lambda n: (n.count("__"), n))
-        return _tables(con, ordered, keys or {}, load)
+        return _tables(con, ordered, keys or {}, skip_loads)
     finally:
         con.close()
 
 
-def _tables(con: Any, names: list[str], keys: Mapping[str, list[str]], load: str | None) -> Rows:
+def _tables(con: Any, names: list[str], keys: Mapping[str, list[str]], skip: Collection[str] | None) -> Rows:
     """Parents before children: a child row of the load is one whose parent row is."""
     out: Rows = {}
     owners: dict[Any, Any] = {}  # _dlt_id -> what the row's children name it by
@@ -225,8 +238,8 @@ def _tables(con: Any, names: list[str], keys: Mapping[str, list[str]], load: str
         cursor = con.execute(f'select * from data."{name}"')
         columns = [d[0] for d in cursor.description]
         rows = [dict(zip(columns, r)) for r in cursor.fetchall()]
-        if load is not None:
-            rows = [r for r in rows if (r["_dlt_load_id"] == load if "_dlt_load_id" in r else r.get("_dlt_parent_id") in owners)]
+        if skip is not None:
+            rows = [r for r in rows if (r["_dlt_load_id"] not in skip if "_dlt_load_id" in r else r.get("_dlt_parent_id") in owners)]
         out[name] = []
         for row in rows:
             clean = {k: v for k, v in row.items() if k not in LINKS and v is not None}
