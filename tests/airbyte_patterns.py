@@ -44,7 +44,7 @@ class PatternAPI:
     bodies: list[Any] = field(default_factory=list)
     extra: list[dict[str, Any]] = field(default_factory=list)  # records added after a first read
     new_issues: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (project, issue) added later
-    queries: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # the events routes' queries
+    queries: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # the events' and projects' queries
     fresh: int = 0  # events 1..fresh hours before `now`, for a second read
     now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
 
@@ -160,6 +160,7 @@ class PatternAPI:
 
     async def project_list(self, request: web.Request) -> web.Response:
         self._seen(request)
+        self.queries.append((request.path, dict(request.query)))
         since = request.query.get("updated_since", "")
         return web.json_response({"projects": [p for p in self.projects() if p["updatedAt"] >= since]})
 

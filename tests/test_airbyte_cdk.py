@@ -5,14 +5,19 @@ SLUICE_REQUIRE_CDK=1 (CI) they fail instead."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 
 import airbyte_patterns as ap
 import pytest
+import yaml
 from apis import Server
 from cdk import again, assert_same, cdk_bin, cdk_read, compare, differences, load_records, primary_keys, sluice_load
 from dlt.pipeline.exceptions import PipelineStepFailed
+
+from sluice.airbyte import conversion
+from sluice.airbyte.export import to_yaml
 
 __all__ = ["cdk_bin"]  # a fixture
 
@@ -70,15 +75,17 @@ def test_substream_with_an_incremental_child_then_its_next_read(cdk_bin, pattern
     assert {r["id"] for r in second.cdk.records["issues"]} >= {900, 901}
 
 
-@pytest.mark.xfail(strict=True, reason="sluice feeds a child the records its parent's incremental read yields, "
-                   "as incremental_dependency: true does (and dlt's rest_api); the CDK's default reads every parent")
-def test_an_incremental_parent_without_incremental_dependency(cdk_bin, patterns, tmp_path):
+def test_an_incremental_parent_without_incremental_dependency_is_read_in_full_for_its_children(cdk_bin, patterns, tmp_path):
     config = {"base": patterns.origin, "start": "2024-01-02T00:00:00Z"}
     first = assert_same(ap.independent(ap.SUBSTREAMS), config, tmp_path)
     patterns.add_issue(2, quiet=True)  # the project is not updated: only a read of every parent finds the issue
     second = compare(ap.independent(ap.SUBSTREAMS), config, tmp_path, after=first)
     assert [r["id"] for r in again(second.cdk.records, first.cdk.records, ap.SUBSTREAMS)["issues"]] == [900]
     assert not second.differences, second.differences
+    # each read, by each: the projects once for their table (then from its state), once for the
+    # children (sluice: a copy that keeps no state), always from the start
+    sent = Counter(q.get("updated_since") for path, q in patterns.queries if path == "/projects")
+    assert sent == {"2024-01-02T00:00:00Z": 2 + 2 + 2, "2024-01-05T00:00:00Z": 2}
 
 
 def test_list_partitions(cdk_bin, patterns, tmp_path):
@@ -162,3 +169,13 @@ def test_authenticators_basic_api_key_bearer_client_credentials(cdk_bin, pattern
 def test_a_child_with_its_parent_in_a_parameter_and_a_grandchild_of_two_routers(cdk_bin, patterns, tmp_path):
     result = assert_same(ap.GRANDCHILDREN, {"base": patterns.origin}, tmp_path)
     assert len(result.cdk.records["teams"]) == 6 and len(result.cdk.records["members"]) == 18
+
+
+def test_a_converted_file_does_not_stop_the_parent_copy_at_the_day_it_was_converted():
+    # without the CDK: `sluice convert` leaves out the end_value (now) of the stateless parent copy
+    converted = conversion(ap.independent(ap.SUBSTREAMS), {"base": "http://127.0.0.1:9", "start": "2024-01-02T00:00:00Z"})
+    every = next(r for r in converted.config["resources"] if r["name"] == "projects_every")
+    assert every["selected"] is False and every["endpoint"]["incremental"]["end_value"]
+    text = to_yaml(converted, "m.yaml")
+    assert "end_value" not in repr(yaml.safe_load(text))
+    assert "# left out: resources[2].endpoint.incremental.end_value (now, when converted" in text

@@ -174,12 +174,10 @@ def test_variants_of_the_seed_manifests_read_as_the_cdk_reads_them(cdk_bin: str,
             assert 0 < len(result.cdk.records["orders"]) < len(mock.data("orders"))
 
 
-@pytest.mark.xfail(strict=True, reason="a child of an incremental parent follows the parent's window in sluice; "
-                   "the CDK reads every parent for it unless `incremental_dependency` (docs/airbyte.md)")
 def test_on_the_next_run_a_child_of_an_incremental_parent_reads_every_parent(cdk_bin: str, env: SeedEnv) -> None:
     """The service desk's surveys are a full-refresh stream under the incremental tickets
     stream: on a second read the CDK partitions them by every ticket again (the router reads
-    its parent from the start date), sluice only by the tickets of the second run's window."""
+    its parent from the start date), and so does sluice (a copy of the parent with no state)."""
     manifest, streams = yaml.safe_load(manifest_path("servicedesk").read_text()), ["tickets", "satisfaction_survey_responses"]
     with MockServer("servicedesk") as mock:
         config = airbyte_config("servicedesk", mock)

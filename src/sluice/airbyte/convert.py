@@ -30,6 +30,7 @@ from .steps import AddFields, Context, DropParentFields, Partition, RecordFilter
 
 STATIC_NAMES = {"config", "parameters"}
 INCLUDE = "_sluice_include_from_parent"  # on a parent stream copied for a grandchild: the keys it copies
+STATELESS = "_sluice_stateless"  # on a parent stream copied to be read in full for its children
 _OURS = re.compile(r"(\{resources\.[^{}]+\}|\{incremental\.\w+\})")  # the placeholders convert writes
 _CONFIG_OR = re.compile(r"\{\{\s*(config\s*(?:\.\s*\w+|\[\s*['\"]\w+['\"]\s*\]))\s+or\s+(stream_(?:partition|slice)\s*(?:\.\s*\w+|\[\s*['\"]\w+['\"]\s*\]))\s*\}\}")
 _PARTITION = re.compile(r"\{\{\s*stream_(?:partition|slice)\s*(?:\.\s*(\w+)|\[\s*['\"](\w+)['\"]\s*\]|\.get\(\s*['\"](\w+)['\"]\s*\))\s*\}\}")
@@ -198,10 +199,12 @@ def _resource(stream: Mapping[str, Any], where: Where, routers: list[Mapping[str
         resource["json_schema"] = _schema(schema["schema"])
     cursor = stream.get("incremental_sync")
     if cursor:
-        spec = cursor_spec(cursor, where, per_parent=parent is not None)
+        spec = cursor_spec(cursor, where, per_parent=parent is not None, stateless=bool(stream.get(STATELESS)))
         if spec:
             for option, placeholder in spec.pop("_placed", []):
                 _inject(endpoint, option, placeholder, where, "incremental_sync")
+            if "end_value" in spec and spec.get("start_param"):  # a range sends no last value: its start, then
+                endpoint.setdefault("params", {})[spec["start_param"]] = (spec.get("convert") or str)(spec["initial_value"])
             endpoint["incremental"] = spec
     _steps(resource, stream, retriever, where, parent)
     if stream.get(INCLUDE):  # a parent fetched for a grandchild: the grandparent's key it needs
@@ -409,7 +412,7 @@ def _parent(routers: list[Mapping[str, Any]], where: Where, parents: dict[str, t
         where.problem(at, "several parent streams for one stream are not supported")
         return None
     config = configs[0]
-    stream = config.get("stream") or {}
+    stream = _for_children(config.get("stream") or {}, config)
     parent = str(stream.get("name"))
     key = str(where.static(config.get("parent_key"), f"{at}[0].parent_key"))
     partition = str(where.static(config.get("partition_field"), f"{at}[0].partition_field"))
@@ -424,6 +427,15 @@ def _parent(routers: list[Mapping[str, Any]], where: Where, parents: dict[str, t
     if isinstance(option, Mapping):
         where.partition_option = (option, where.placeholders[partition])
     return parent, key, partition
+
+
+def _for_children(stream: Mapping[str, Any], config: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Without `incremental_dependency`, the CDK reads every record of an incremental parent
+    for its children on each run (from its start, no state): a copy that keeps none, fetched
+    not loaded. With it, the parent's incremental read feeds the children (dlt's rule too)."""
+    if not stream.get("incremental_sync") or config.get("incremental_dependency"):
+        return stream
+    return {**stream, "name": f"{stream.get('name')}_every", STATELESS: True}
 
 
 def _with_grandparent(routers: list[Mapping[str, Any]], where: Where, parents: dict[str, tuple[Mapping[str, Any], list[str]]],

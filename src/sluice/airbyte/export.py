@@ -70,7 +70,20 @@ def to_yaml(converted: Conversion, source: str) -> str:
     head = [f"# sluice configuration converted from the Airbyte manifest {source}"]
     head += [f"# not convertible: {issue}" for issue in converted.issues]
     head += [f"# left out (Python objects; `sluice run {source}` keeps them): {item}" for item in left_out]
+    head += [f"# left out: {at} (now, when converted: `sluice run {source}` reads this parent from its start on every run)"
+             for at in _ranges_to_now(plain)]
     return "\n".join(head) + "\n" + yaml.safe_dump(plain, sort_keys=False, allow_unicode=True, width=120)
+
+
+def _ranges_to_now(plain: Mapping[str, Any]) -> list[str]:
+    """Drops the `end_value` convert sets to now (a parent copy read in full for its children,
+    no state): in a file it would stop that parent at the day it was converted."""
+    dropped = []
+    for i, resource in enumerate(plain.get("resources") or []):
+        incremental = (resource.get("endpoint") or {}).get("incremental") or {}
+        if incremental.pop("end_value", None) is not None:
+            dropped.append(f"resources[{i}].endpoint.incremental.end_value")
+    return dropped
 
 
 def _plain(value: Any, at: str, left_out: list[str]) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from .interpolation import duration, format_datetime, parse_datetime
@@ -46,7 +47,9 @@ class Reformat:
         return format_datetime(value, self.out)
 
 
-def cursor_spec(cursor: Mapping[str, Any], where: Where, *, per_parent: bool) -> dict[str, Any] | None:
+def cursor_spec(cursor: Mapping[str, Any], where: Where, *, per_parent: bool, stateless: bool = False) -> dict[str, Any] | None:
+    """`stateless`: every record from the start to now on each run (dlt keeps no state for a
+    range with an `end_value`), as the CDK reads a parent without `incremental_dependency`."""
     at = "incremental_sync"
     if cursor.get("type") != "DatetimeBasedCursor":
         where.problem(at, f"{cursor.get('type')} is not supported", "only DatetimeBasedCursor")
@@ -62,6 +65,9 @@ def cursor_spec(cursor: Mapping[str, Any], where: Where, *, per_parent: bool) ->
         "initial_value": int(initial) if formats[0] in ("%s", "%ms") else initial,
         "on_cursor_value_missing": "include",
     }
+    if stateless:
+        now = format_datetime(datetime.now(UTC), formats[0])
+        spec["end_value"] = int(now) if formats[0] in ("%s", "%ms") else now
     if formats != (out_format,):  # the records' form is not the form sent: rewrite it
         spec["convert"] = Reformat(formats, out_format)
     _options(cursor, where, spec)
