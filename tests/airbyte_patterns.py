@@ -147,6 +147,15 @@ class PatternAPI:
         page, size = int(body.get("page", 0)), int(body.get("size", 10))
         return web.json_response({"items": self.records()[page * size:(page + 1) * size]})
 
+    async def search_events(self, request: web.Request) -> web.Response:
+        """POST: the window in the JSON body (`range.gte` / `range.lte`), the project too."""
+        self._seen(request)
+        body = await request.json()
+        self.bodies.append(body)
+        low, high = (_bound("updatedAt", body[k]) for k in ("gte", "lte"))
+        found = [e for e in self.all_events() if low <= _bound("updatedAt", e["updatedAt"]) <= high]
+        return web.json_response({"data": [{**e, "project": body.get("project")} for e in found]})
+
     # -- parents and children ---------------------------------------------------------------
     def projects(self) -> list[dict[str, Any]]:
         bumped = {p for p, issue in self.new_issues if not issue.get("quiet")}
@@ -281,6 +290,7 @@ class PatternAPI:
         for path in ("/events", "/events_epoch", "/events_ms", "/events_days", "/events_all"):
             app.router.add_get(path, self.events)
         app.router.add_get("/linked", self.linked)
+        app.router.add_post("/search_events", self.search_events)
         app.router.add_get("/relative", self.relative)
         app.router.add_get("/grouped", self.grouped)
         app.router.add_get("/after_id", self.after_id)
@@ -620,3 +630,33 @@ def independent(raw: dict[str, Any]) -> dict[str, Any]:
     copied = copy.deepcopy(raw)
     copied["streams"][1]["retriever"]["partition_router"]["parent_stream_configs"][0]["incremental_dependency"] = False
     return copied
+
+BODY_WINDOWS = manifest(
+    dated("events_in_body", "/search_events", f"""
+        cursor_field: updatedAt
+        datetime_format: "{ISO}"
+        start_datetime: {{type: MinMaxDatetime, datetime: "{{{{ config['start'] }}}}", datetime_format: "{ISO}"}}
+        end_datetime: {{type: MinMaxDatetime, datetime: "{{{{ now_utc().strftime('{ISO}') }}}}", datetime_format: "{ISO}"}}
+        step: P1D
+        cursor_granularity: PT1S
+        start_time_option: {{type: RequestOption, inject_into: body_json, field_name: gte}}
+        end_time_option: {{type: RequestOption, inject_into: body_json, field_name: lte}}
+    """).replace("path: /search_events", "path: /search_events\n      http_method: POST\n      request_body_json: {project: p-1}"),
+    spec="start: {type: string}",
+)
+
+# The CDK's windows end one `cursor_granularity` before the next starts (both bounds sent are
+# inclusive); sluice's are [start, next start): an API that includes its end sends the
+# boundary day twice.
+DAY_WINDOWS = manifest(
+    dated("day_windows", "/events_days", f"""
+        cursor_field: day
+        datetime_format: "%Y-%m-%d"
+        start_datetime: {{type: MinMaxDatetime, datetime: "{{{{ config['start'] }}}}", datetime_format: "{ISO}"}}
+        step: P2D
+        cursor_granularity: P1D
+        start_time_option: {{type: RequestOption, inject_into: request_parameter, field_name: start_time}}
+        end_time_option: {{type: RequestOption, inject_into: request_parameter, field_name: end_time}}
+    """),
+    spec="start: {type: string}",
+)
