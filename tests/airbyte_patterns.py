@@ -237,11 +237,17 @@ class PatternAPI:
         self._seen(request)
         kind = request.match_info["kind"]
         wanted = {"basic": ("Authorization", "Basic dXNlcjpwdw=="), "key_header": ("X-Api-Key", "k-123"),
+                  "session": ("X-Session", "sess-1"), "selective": ("X-Api-Key", "k-123"),
                   "bearer": ("Authorization", "Bearer k-123"), "client_credentials": ("Authorization", f"Bearer {TOKEN}")}
         ok = request.query.get("api_key") == "k-123" if kind == "key_query" else request.headers.get(wanted[kind][0]) == wanted[kind][1]
         if not ok:
             return web.json_response({"error": "unauthorized"}, status=401)
         return web.json_response({"data": [{"id": i, "kind": kind, "tenant": request.headers.get("X-Tenant")} for i in range(3)]})
+
+    async def login(self, request: web.Request) -> web.Response:
+        self._seen(request)
+        self.bodies.append(await request.json())
+        return web.json_response({"auth": {"token": "sess-1"}})
 
     async def form(self, request: web.Request) -> web.Response:
         """POST a form: the records echo what the form said."""
@@ -273,6 +279,7 @@ class PatternAPI:
         app.router.add_get("/shapes", self.shapes)
         app.router.add_get("/auth/{kind}", self.authed)
         app.router.add_post("/form", self.form)
+        app.router.add_post("/login", self.login)
         app.router.add_get("/orgs", self.orgs)
         app.router.add_get("/teams", self.teams)
         app.router.add_get("/orgs/{org}/teams/{team}/members", self.members)
@@ -587,7 +594,9 @@ SHAPES = manifest(
 
 
 def _auth(kind: str, authenticator: str) -> str:
-    return stream(kind, f"/auth/{kind}", "data", requester=f"request_headers: {{X-Tenant: acme}}\nauthenticator: {authenticator}")
+    """A stream of /auth/<kind> with this authenticator (flow YAML, or a block)."""
+    block = authenticator if "\n" not in authenticator else "\n" + _indent(authenticator, 2)
+    return stream(kind, f"/auth/{kind}", "data", requester=f"request_headers: {{X-Tenant: acme}}\nauthenticator: {block}")
 
 
 AUTHS = manifest(
@@ -598,8 +607,28 @@ AUTHS = manifest(
             "inject_into: {type: RequestOption, inject_into: request_parameter, field_name: api_key}}")
     + _auth("bearer", "{type: BearerAuthenticator, api_token: \"{{ config['key'] }}\"}")
     + _auth("client_credentials", "{type: OAuthAuthenticator, grant_type: client_credentials, "
-            "token_refresh_endpoint: \"{{ config['base'] }}/oauth/token\", client_id: cid, client_secret: \"{{ config['password'] }}\"}"),
-    spec="password: {type: string, airbyte_secret: true}\nkey: {type: string, airbyte_secret: true}",
+            "token_refresh_endpoint: \"{{ config['base'] }}/oauth/token\", client_id: cid, client_secret: \"{{ config['password'] }}\"}")
+    + _auth("session", """
+        type: SessionTokenAuthenticator
+        login_requester:
+          type: HttpRequester
+          url_base: "{{ config['base'] }}"
+          path: /login
+          http_method: POST
+          request_body_json: {user: "{{ config['user'] }}", password: "{{ config['password'] }}"}
+        session_token_path: [auth, token]
+        expiration_duration: PT1H
+        request_authentication: {type: ApiKey, inject_into: {type: RequestOption, inject_into: header, field_name: X-Session}}
+        """)
+    + _auth("selective", """
+        type: SelectiveAuthenticator
+        authenticator_selection_path: [credentials, auth_type]
+        authenticators:
+          key: {type: ApiKeyAuthenticator, api_token: "{{ config['key'] }}", inject_into: {type: RequestOption, inject_into: header, field_name: X-Api-Key}}
+          basic: {type: BasicHttpAuthenticator, username: user, password: "{{ config['password'] }}"}
+        """),
+    spec="password: {type: string, airbyte_secret: true}\nkey: {type: string, airbyte_secret: true}\nuser: {type: string}\n"
+         "credentials: {type: object}",
 )
 
 GRANDCHILDREN = routed(routed(manifest(

@@ -160,10 +160,13 @@ def test_names_dlt_rewrites_nulls_drifting_types_nested_lists_composite_and_no_k
     assert {"shapes__matrix", "shapes__nested__deep__list", "keyless__matrix"} <= set(tables)
 
 
-def test_authenticators_basic_api_key_bearer_client_credentials(cdk_bin, patterns, tmp_path):
-    result = assert_same(ap.AUTHS, {"base": patterns.origin, "password": "pw", "key": "k-123"}, tmp_path)
+def test_authenticators_basic_api_key_bearer_client_credentials_session_token_selective(cdk_bin, patterns, tmp_path):
+    config = {"base": patterns.origin, "password": "pw", "key": "k-123", "user": "ann", "credentials": {"auth_type": "key"}}
+    result = assert_same(ap.AUTHS, config, tmp_path)
     assert {k: len(v) for k, v in result.cdk.records.items()} == dict.fromkeys(
-        ["basic", "key_header", "key_query", "bearer", "client_credentials"], 3)
+        ["basic", "key_header", "key_query", "bearer", "client_credentials", "session", "selective"], 3)
+    logins = [b for b in patterns.bodies if "user" in b]  # (the others: client credentials' token forms)
+    assert patterns.hits["/login"] == 2 and logins == [{"user": "ann", "password": "pw"}] * 2
 
 
 def test_a_child_with_its_parent_in_a_parameter_and_a_grandchild_of_two_routers(cdk_bin, patterns, tmp_path):
