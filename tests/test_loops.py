@@ -283,3 +283,12 @@ def test_fingerprints_add_discard_and_grow() -> None:
         for fp in fps[::2]:
             seen.discard(fp)
     assert len(seen) == 1000
+
+
+def test_a_page_token_in_a_header_makes_another_request():
+    """Airbyte's `inject_into: header` page tokens: the header is part of what a request is."""
+    from sluice.model import PageRequest, freeze
+
+    first = PageRequest("GET", "http://127.0.0.1/items", headers=freeze({"X-Page": "1"}))
+    assert first.identity() != PageRequest("GET", "http://127.0.0.1/items", headers=freeze({"x-page": "2"})).identity()
+    assert first.identity() == PageRequest("GET", "http://127.0.0.1/items", headers=freeze({"x-page": "1"})).identity()

@@ -54,7 +54,10 @@ class PageRequest:
         sent = [(key, value.decode() if isinstance(value, bytes) else str(value)) for key, value in _as_sent(self.params)]
         own = parse_qsl("&".join(_kept(parts.query, sent)), keep_blank_values=True)
         base = f"{self.method} {parts.scheme}://{parts.netloc}{unquote(parts.path)}"
-        return orjson.dumps([base, sorted([*own, *sent]), self.json, self.data], default=str)
+        # Headers count: a paginator may carry its page token in one (Airbyte's `inject_into:
+        # header`); auth is added at send time, so no secret and nothing per-attempt is here.
+        headers = sorted((key.lower(), str(value)) for key, value in self.headers.items())
+        return orjson.dumps([base, sorted([*own, *sent]), self.json, self.data, headers], default=str)
 
     def sent_url(self) -> str:
         """The URL on the request line, encoded as requests (dlt's client) encodes it: a list
