@@ -1,0 +1,79 @@
+"""The fixed cost of one pipeline run (issue 13 section 4): what sluice cuts, and that dlt's
+configuration and the loaded tables stay what they were."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dlt
+import duckdb
+import pytest
+from dlt.common.configuration.providers.environ import EnvironProvider
+from dlt.common.schema import Schema
+
+from sluice.runner import duckdb_destination
+
+
+def _dlt_duckdb(file: Any) -> Any:
+    """dlt's own factory with the credentials `duckdb_destination` gives its."""
+    return dlt.destinations.duckdb(credentials=duckdb_destination(file).config_params["credentials"])
+
+
+def _fields(caps: Any) -> dict[str, Any]:
+    return {k: getattr(caps, k) for k in caps.get_resolvable_fields()}
+
+
+@pytest.mark.parametrize("naming", [None, Schema("s").naming, Schema("s", normalizers={"names": "sql_cs_v1"}).naming])
+def test_capabilities_are_dlts(tmp_path, monkeypatch, naming: Any) -> None:
+    # an environment that a resolution would read: the capabilities do not depend on it
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREATE_INDEXES", "true")
+    ours, theirs = duckdb_destination(tmp_path / "a.duckdb"), _dlt_duckdb(tmp_path / "a.duckdb")
+    assert _fields(ours.capabilities(naming=naming)) == _fields(theirs.capabilities(naming=naming))
+
+
+def test_capabilities_do_not_resolve_a_configuration(tmp_path, monkeypatch) -> None:
+    # dlt resolved a partial configuration (~120 environment look-ups) on each of ~25 calls
+    # per run, only to ignore it in duckdb's adjustment of the capabilities
+    naming = Schema("s").naming  # a schema reads its naming convention from the configuration
+    looked: list[str] = []
+    original = EnvironProvider.get_value
+
+    def counted(self: Any, key: str, *args: Any) -> Any:
+        looked.append(key)
+        return original(self, key, *args)
+
+    monkeypatch.setattr(EnvironProvider, "get_value", counted)
+    destination = duckdb_destination(tmp_path / "a.duckdb")
+    destination.capabilities()
+    destination.capabilities(naming=naming)
+    assert looked == []
+    destination.configuration(destination.spec(), accept_partial=True)  # a real resolution still asks the providers
+    assert looked
+
+
+def test_the_destination_is_duckdb_to_dlt(tmp_path) -> None:
+    # the type is kept in the pipeline's state and names the config section
+    ours, theirs = duckdb_destination(tmp_path / "a.duckdb"), _dlt_duckdb(tmp_path / "a.duckdb")
+    assert (ours.destination_type, ours.destination_name) == (theirs.destination_type, theirs.destination_name)
+    pipeline = dlt.pipeline("kinds", destination=ours, pipelines_dir=str(tmp_path / "p"), dataset_name="d")
+    pipeline.run([{"a": 1}], table_name="t")
+    again = dlt.pipeline("kinds", destination=theirs, pipelines_dir=str(tmp_path / "p"), dataset_name="d")
+    again.run([{"a": 2}], table_name="t")
+    assert again.state["destination_type"] == "dlt.destinations.duckdb"
+
+
+def _constraints(file: Any) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(file), read_only=True) as con:
+        return con.execute(
+            "select table_name, constraint_type from duckdb_constraints() where table_name = 't' "
+            "and constraint_type in ('PRIMARY KEY', 'UNIQUE')"
+        ).fetchall()
+
+
+@pytest.mark.parametrize("create_indexes", [True, False])
+def test_dlt_configuration_set_before_the_run_applies(tmp_path, monkeypatch, create_indexes: bool) -> None:
+    monkeypatch.setenv("DESTINATION__DUCKDB__CREATE_INDEXES", str(create_indexes).lower())
+    file = tmp_path / "a.duckdb"
+    pipeline = dlt.pipeline("configured", destination=duckdb_destination(file), pipelines_dir=str(tmp_path / "p"), dataset_name="d")
+    pipeline.run([{"id": 1}], table_name="t", primary_key="id")
+    assert bool(_constraints(file)) is create_indexes
