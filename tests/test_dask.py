@@ -105,12 +105,24 @@ def loads(file: Path) -> int:
         con.close()
 
 
+def arrow_tables(source: Any) -> dict[str, set[str]]:
+    """resource -> the tables its workers staged as Arrow (what the coordinator imported)."""
+    out: dict[str, set[str]] = {}
+    for result in source.sluice_runtime.runs[-1].results:
+        for name, files in result.files.items():
+            out.setdefault(name, set()).update(segment.table for segment in files.segments)
+    return out
+
+
 def test_fanout_on_dask_gives_the_local_tables(client: Any, bench: MockServer, tmp_path: Path) -> None:
     config = fanout(bench.base_url)
     local = dump(load(tmp_path, "local", config))
     hits = bench.requests("parents"), bench.requests("children")
-    on_dask = load(tmp_path, "dask", config, DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=7))
+    source = rest_api_source(config)
+    on_dask = load_source(tmp_path, "dask", source, DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=7))
     assert dump(on_dask) == local
+    # shaped as Arrow on the workers, nested table included: the coordinator only marks and imports
+    assert arrow_tables(source) == {"parents": {"parents", "parents__tags"}, "children": {"children", "children__items"}, "flat": {"flat", "flat__tags"}}
     assert len(local["children"]) == 40 * 60 and len(local["children__items"]) == 40 * 60 * 2
     assert loads(on_dask) == 1  # one load package
     # a parent and its children fetched once: the same requests as the local run
@@ -150,6 +162,44 @@ class Counting:
 def busiest_second(times: list[float]) -> int:
     times = sorted(times)
     return max((sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times)), default=0)
+
+
+class Drifting(Counting):
+    """`Counting`'s children with a `score` an int for parents below 10 and text from 10 on, and
+    a `late` column null below 10: a shard alone types them otherwise than the run before it."""
+
+    async def children(self, request: web.Request) -> web.Response:
+        response = await super().children(request)
+        parent = int(request.match_info["id"])
+        data = json.loads(response.text or "{}")["data"]
+        for row in data:
+            row["score"] = row["child"] if parent < 10 else f"s{row['child']}"
+            row["late"] = None if parent < 10 else parent
+            row["tags"] = [{"t": parent}] if parent % 3 else []
+        return web.json_response({"data": data})
+
+
+@pytest.mark.parametrize("records_per_write", [1, 10_000])
+def test_a_column_typed_otherwise_by_a_later_shard_loads_as_locally(client: Any, tmp_path: Path, records_per_write: int) -> None:
+    """Each worker shapes against the schema the extraction started with: the shards of parents
+    10 and up type `score` as text, where a local run has it bigint and adds `score__v_text`.
+    The coordinator sees the disagreement and gives dlt those shards' pages as dicts."""
+    api = Drifting(parents=20)
+    with Server(api.app()) as server:
+        config = fanout(server.url)
+        config["resources"] = config["resources"][:2]
+        local = dump(load(tmp_path, "local", config))
+        source = rest_api_source(config)
+        executor = DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=5, records_per_write=records_per_write)
+        on_dask = load_source(tmp_path, "dask", source, executor)
+    assert dump(on_dask) == local
+    con = duckdb.connect(str(on_dask), read_only=True)
+    try:
+        columns = {r[0] for r in con.execute("select column_name from information_schema.columns where table_name = 'children'").fetchall()}
+    finally:
+        con.close()
+    assert {"score", "score__v_text", "late"} <= columns
+    assert "children__tags" in arrow_tables(source)["children"]  # the shards before the drift went as Arrow
 
 
 def test_the_source_limits_hold_across_workers(client: Any, tmp_path: Path) -> None:
@@ -271,7 +321,7 @@ def kill_the_worker_holding(dask_client: Any, api: Blocking, shard: str, staging
     try:
         assert api.hanging.wait(20), "the shard's request never came"
         [address] = [a for a, keys in dask_client.processing().items() if any(k.endswith(shard) for k in keys)]
-        partial = list(staging.glob(f"*/{shard.replace('[', '_').replace(':', '_').replace(']', '_')}/*/children.pages"))
+        partial = list(staging.glob(f"*/{shard.replace('[', '_').replace(':', '_').replace(']', '_')}/*/children.*"))
         pid = dask_client.run(os.getpid, workers=[address])[address]
         os.kill(pid, signal.SIGKILL)
         return {"pid": pid, "partial": partial, "hits": list(api.hits)}
@@ -298,7 +348,8 @@ def test_a_worker_killed_mid_shard_has_its_shard_rerun_and_its_partial_files_dis
         killer.start()
         try:
             with deadline(60):
-                on_dask = load(tmp_path, "killed", config, DaskExecutor(dask_client, staging=str(staging), shard_size=5))
+                # every page staged as it comes, so the dead attempt leaves some behind
+                on_dask = load(tmp_path, "killed", config, DaskExecutor(dask_client, staging=str(staging), shard_size=5, records_per_write=1))
         finally:
             api.release.set()
             killer.join(25)

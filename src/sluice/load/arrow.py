@@ -97,6 +97,15 @@ class Extraction:
         blocker = _nested_blocker(dltx.current_resource(), parquet.add_dlt_load_id)
         return cls(dltx.live_schema(), load_id, parquet.add_dlt_id, blocker, dltx.capabilities())
 
+    def __reduce__(self) -> Any:
+        # to a Dask worker: a dlt Schema as its dict (the live schema's clone does not pickle)
+        stored = self.schema.to_dict()
+        return _extraction, (stored, self.load_id, self.add_dlt_id, self.no_nested, self.capabilities)
+
+
+def _extraction(stored: Any, load_id: str, add_dlt_id: bool, no_nested: str | None, capabilities: Any) -> Extraction:
+    return Extraction(Schema.from_dict(stored), load_id, add_dlt_id, no_nested, capabilities)
+
 
 @dataclass(frozen=True)
 class Shaped:

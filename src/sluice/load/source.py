@@ -10,6 +10,7 @@ import copy
 import logging
 import os
 from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import dlt
@@ -39,6 +40,7 @@ def build_source(spec: SourceSpec, *, name: str | None = None, section: str | No
     decorated = dlt.source(rest_api, name=name or "rest_api", **kwargs)
     source: DltSource = decorated()
     source.sluice_runtime = runtime
+    source.sluice_hints = dict(source_kwargs)  # rest_api_source's max_table_nesting, root_key, ...: for a Dask run
     return source
 
 
@@ -73,28 +75,43 @@ def _resource(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[
     return resource  # type: ignore[no-any-return]
 
 
-def _arrow_eligible(spec: ResourceSpec, runtime: SourceRuntime) -> bool:
+@dataclass(frozen=True)
+class Ready:
+    """Items made elsewhere, handed to dlt as they are: a Dask worker's Arrow tables marked
+    by the coordinator, or a page that must reach dlt as dicts (see sluice.scale)."""
+
+    items: list[Any]
+
+
+def lands_as_arrow(spec: ResourceSpec, options: RunOptions, resource: Any) -> bool:
+    """Whether the pages of the running dlt `resource` go to dlt as Arrow tables: where dlt
+    would write its dicts as parquet anyway. Decided when dlt pulls the first page: only then
+    are the destination and the run's file format known."""
+    from . import _arrow_dlt as dltx
+
+    if resource is None:
+        return False
+    dltx.prefer_parquet(resource)
+    return _arrow_eligible(spec, options) and dltx.dict_file_format(resource) == "parquet"
+
+
+def _arrow_eligible(spec: ResourceSpec, options: RunOptions) -> bool:
     """Arrow items when nothing downstream expects dicts: no incremental (dlt filters, and then
     runs the steps, record by record; without one the engine runs the steps), a plain table name."""
-    if not runtime.options.arrow or os.environ.get("SLUICE_ARROW", "1") == "0":
+    if not options.arrow or os.environ.get("SLUICE_ARROW", "1") == "0":
         return False
     hints = spec.hints
     return spec.endpoint.incremental is None and isinstance(hints.get("table_name", spec.name), str) and "nested_hints" not in hints
 
 
 def _to_dlt(stream: Iterator[list[Any]], spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[str, Any]) -> Iterator[Any]:
-    """The pages, as Arrow tables where they land exactly as dlt's dicts would. Decided when
-    dlt pulls the first page: only then are the destination and the run's file format known."""
+    """The pages, as Arrow tables where they land exactly as dlt's dicts would."""
     from . import _arrow_dlt as dltx
 
-    resource = dltx.current_resource()
-    if resource is not None:
-        dltx.prefer_parquet(resource)
     # dlt writes Arrow as parquet (or csv): where it would write dicts in another format (jsonl
     # on the filesystem, insert_values in PostgreSQL) dicts land as dlt's do. Incremental
     # resources stay dicts too: dlt filters them record by record.
-    arrow = _arrow_eligible(spec, runtime)
-    if arrow and resource is not None and dltx.dict_file_format(resource) == "parquet":
+    if lands_as_arrow(spec, runtime.options, dltx.current_resource()):
         yield from _as_arrow(stream, spec, source_hints)
     else:
         yield from stream
@@ -105,6 +122,9 @@ def _as_arrow(stream: Iterator[list[Any]], spec: ResourceSpec, source_hints: Map
 
     writer: ArrowPageWriter | None = ArrowPageWriter(spec.hints.get("table_name", spec.name), _table_hints(spec, source_hints, TableHints))
     for records in stream:
+        if isinstance(records, Ready):  # shaped on a Dask worker (the run decided as `lands_as_arrow`)
+            yield from records.items
+            continue
         if writer is not None:
             try:
                 yield from writer.items(records)
@@ -113,6 +133,13 @@ def _as_arrow(stream: Iterator[list[Any]], spec: ResourceSpec, source_hints: Map
                 log.info("resource '%s' goes to dlt as dicts: %s", spec.name, exc.reason)
                 writer = None
         yield records
+
+
+def table_hints(spec: ResourceSpec, source_hints: Mapping[str, Any]) -> Any:
+    """The `TableHints` an Arrow writer of the resource is given."""
+    from .arrow import TableHints
+
+    return _table_hints(spec, source_hints, TableHints)
 
 
 def _table_hints(spec: ResourceSpec, source_hints: Mapping[str, Any], factory: Any) -> Any:

@@ -1,12 +1,14 @@
-"""The coordinator: plans shards, runs them on the cluster, imports their pages into one load.
+"""The coordinator: plans shards, runs them on the cluster, imports their files into one load.
 
 It takes the place of the engine inside one dlt extraction of the source (`DaskRun` is the
-source's `Run` with another `_engine`): dlt binds the incremental cursors and starts the
-extraction as for a local run; the coordinator hands the cursors' values to every shard,
-gathers the shards as they complete (child shards are cut from a root shard's parent records
-as soon as it is done), and then replays the staged pages, per resource in plan order, into
-the extraction. dlt sees the same pages as in a local run: one load package, one state commit,
-incremental cursors aggregated by dlt itself over every shard's records.
+source's `Run` with another `_engine` and `stream`): dlt binds the incremental cursors and
+starts the extraction as for a local run; at its first pull the coordinator notes what the
+extraction's Arrow tables are shaped against (`Extraction`: schema, load id, destination) and
+which resources dlt takes as Arrow, hands that and the cursors' values to every shard, gathers
+the shards as they complete (child shards are cut from a root shard's parent records as soon
+as it is done), and then each resource's stream replays its staged files, in plan order, into
+the extraction (`replay.py`): one load package, one state commit, incremental cursors
+aggregated by dlt itself over every shard's records.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import math
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,13 +27,16 @@ import fsspec  # type: ignore[import-untyped]
 
 from ..checkpoint.driver import CheckpointResult
 from ..config.specs import SourceSpec
-from ..engine.run import RunOptions, Sink, _with_ancestors
+from ..engine.run import RunOptions, _with_ancestors
 from ..engine.stats import RunStats
 from ..errors import FatalError, HTTPStatusError
+from ..load.arrow import Extraction, TableHints
 from ..load.runtime import Run
+from ..load.source import lands_as_arrow, table_hints
 from .budget import Budget
+from .replay import replay
 from .shards import Shard, ShardError, child_shards, root_shards
-from .worker import Job, ShardResult, read_pages, run_shard
+from .worker import Job, ShardResult, run_shard
 
 log = logging.getLogger(__name__)
 CLEAN_TRIES = 10  # 2 s for cancelled shards to stop writing
@@ -42,13 +47,15 @@ SHARDS_PER_WORKER = 4  # child shards per worker and parent resource: small enou
 class DaskExecutor:
     """Where and how a source runs on Dask: a `distributed.Client`, the staging location every
     worker and this process reach (None: a temporary directory, for a cluster on this machine),
-    parent records per child shard (None: `SHARDS_PER_WORKER` shards per worker), and how many
-    times a shard that raised is retried (a worker that died is rescheduled by Dask anyway)."""
+    parent records per child shard (None: `SHARDS_PER_WORKER` shards per worker), how many
+    times a shard that raised is retried (a worker that died is rescheduled by Dask anyway), and
+    the records a shard gathers before it stages them (the Arrow writer's cost is per call)."""
 
     client: Any
     staging: str | None = None
     shard_size: int | None = None
     retries: int = 2
+    records_per_write: int = 10_000
 
 
 def run_on_dask(pipeline: Any, source: Any, executor: Any) -> CheckpointResult:
@@ -59,9 +66,12 @@ def run_on_dask(pipeline: Any, source: Any, executor: Any) -> CheckpointResult:
     config = executor if isinstance(executor, DaskExecutor) else DaskExecutor(executor)
     _refuse_per_parent(runtime.spec)
     # The runtime hands its current run to the next extraction while the run has not started.
-    runtime.current = DaskRun(runtime.spec, runtime.options, config)
-    runtime.runs.append(runtime.current)
-    result = CheckpointResult([pipeline.run(source)])
+    runtime.current = run = DaskRun(runtime.spec, runtime.options, config, getattr(source, "sluice_hints", {}))
+    runtime.runs.append(run)
+    try:
+        result = CheckpointResult([pipeline.run(source)])
+    finally:
+        run.clean()
     trace = pipeline.last_trace
     counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
     result.row_counts = {table: n for table, n in counts.items() if not table.startswith("_dlt")}
@@ -76,40 +86,59 @@ def _refuse_per_parent(spec: SourceSpec) -> None:
                              "(its cursors live in the engine that fetched them); run it with the local executor")
 
 
+@dataclass(frozen=True)
+class Shaping:
+    """What the workers shape as Arrow, for which extraction (nothing outside of one)."""
+
+    arrow: Mapping[str, tuple[str, TableHints]]  # resource -> its table name and hints
+    extraction: Extraction | None = None
+
+    @classmethod
+    def plan(cls, spec: SourceSpec, options: RunOptions, source_hints: Mapping[str, Any], names: set[str]) -> Shaping:
+        """In dlt's extraction thread, at its first pull: the resources dlt takes as Arrow."""
+        import dlt
+        from dlt.common.exceptions import DltException
+
+        try:
+            extraction, resources = Extraction.current(), dlt.current.source().resources
+        except (DltException, LookupError, ValueError, RuntimeError):  # no extraction, no Arrow: dicts
+            return cls({})
+        arrow = {name: (str(r.hints.get("table_name", name)), table_hints(r, source_hints))
+                 for name in names if lands_as_arrow(r := spec.resource(name), options, resources.get(name))}
+        return cls(arrow, extraction)
+
+
 class DaskRun(Run):
-    def __init__(self, spec: SourceSpec, options: RunOptions, executor: DaskExecutor) -> None:
+    def __init__(self, spec: SourceSpec, options: RunOptions, executor: DaskExecutor, source_hints: Mapping[str, Any]) -> None:
         super().__init__(spec, options)
         self.executor = executor
+        self.source_hints = source_hints
+        self.shaping = Shaping({})
+        self.coordinator: Coordinator | None = None
+        self.results: list[ShardResult] = []
+
+    def stream(self, name: str) -> Generator[list[Any], None, None]:
+        """The resource's staged files, once every shard is done (dlt's extraction waits for them)."""
+        if not self.started:
+            self.shaping = Shaping.plan(self.spec, self.options, self.source_hints, set(self._incremental_getters))
+        self.start()
+        self.join()
+        if self.error is not None:
+            raise self.error
+        yield from replay(self.spec.resource(name), self.options, self.results, name in self.shaping.arrow)
 
     async def _engine(self) -> None:
-        assert self._bridge is not None
         self._loop = asyncio.get_running_loop()
-        self._bridge.bind(self._loop)
         self._task = asyncio.current_task()
-        targets = set(self.incremental)
-        coordinator = Coordinator(self.spec, self.executor, self.incremental, self.options, self.stats)
+        self.coordinator = Coordinator(self.spec, self.executor, self.incremental, self.options, self.stats)
         try:
-            results = await asyncio.to_thread(coordinator.fetch, targets)
-            await _import(results, targets, self._sink)
+            self.results = await asyncio.to_thread(self.coordinator.fetch, set(self.incremental), self.shaping)
         finally:
-            coordinator.clean()
             self.stats.finished = time.monotonic()
 
-
-async def _import(results: list[ShardResult], targets: set[str], sink: Sink) -> None:
-    """Every resource's staged pages into the extraction, shards in plan order (dlt pulls the
-    resources in turn: each is fed by its own task)."""
-
-    async def feed(name: str) -> None:
-        for result in results:
-            if name in result.files:
-                for page in read_pages(result.files[name]):
-                    await sink.put(name, page)
-        sink.finish(name)
-
-    async with asyncio.TaskGroup() as group:
-        for name in targets:
-            group.create_task(feed(name))
+    def clean(self) -> None:
+        if self.coordinator is not None:
+            self.coordinator.clean()
 
 
 class Coordinator:
@@ -125,12 +154,14 @@ class Coordinator:
         self.staging = f"{(executor.staging or tempfile.mkdtemp(prefix='sluice-staging-')).rstrip('/')}/{self.run_id}"
         http = spec.http
         self.budget = Budget(f"sluice-{self.run_id}", http.max_concurrency, http.rate_limit)
+        self.shaping = Shaping({})
 
-    def fetch(self, targets: set[str]) -> list[ShardResult]:
+    def fetch(self, targets: set[str], shaping: Shaping) -> list[ShardResult]:
         """Run every shard; their results in plan order. Raises `ShardError` for the first
         shard that failed for good (the others are cancelled)."""
         from distributed import as_completed
 
+        self.shaping = shaping
         needed = _with_ancestors(self.spec, targets)
         plan = root_shards(self.spec, needed, targets)
         futures = {self._submit(shard): shard for shard in plan}
@@ -153,7 +184,8 @@ class Coordinator:
         return done
 
     def _submit(self, shard: Shard) -> Any:
-        job = Job(self.spec, shard, self.incremental, self.options, self.staging, self.budget)
+        job = Job(self.spec, shard, self.incremental, self.options, self.staging, self.budget,
+                  self.shaping.arrow, self.shaping.extraction, self.executor.records_per_write)
         for name in shard.stages:
             stats = self.stats.of(name)
             stats.started = stats.started or time.monotonic()

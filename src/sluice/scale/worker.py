@@ -3,23 +3,19 @@
 Each attempt writes under its own directory (`<run>/<shard>/<attempt>/`) and returns the
 files only once the shard has completed: an attempt that dies (its worker killed, the task
 retried elsewhere) leaves files nobody references, and the coordinator removes the run's
-directory after the load. Pages are staged as pickled lists of records, exactly as the engine
-handed them to its sink: the coordinator's import gives dlt the very objects a local run gives
-it, so the tables are the same to the row (see docs/scale-out.md for why not parquet).
+directory after the load. What is staged is in `staging.py`: the pages pickled, and for a
+resource dlt takes as Arrow, its tables shaped here for the coordinator's extraction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import copyreg
-import pickle
-import re
 import uuid
 from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any
-
-import fsspec  # type: ignore[import-untyped]
+from typing import Any
 
 from ..checkpoint.frontier import ChainPoint, Snapshot
 from ..config.specs import ResourceSpec, SourceSpec
@@ -27,9 +23,11 @@ from ..engine.parents import ParentFeed
 from ..engine.run import Engine, RunOptions
 from ..engine.stats import RunStats
 from ..errors import SluiceError
+from ..load.arrow import ArrowPageWriter, Extraction, TableHints
 from ..templates import Template
 from .budget import Budget
 from .shards import Shard
+from .staging import Pages, Staged, Tables, safe
 
 
 def _template(template: Template) -> tuple[type[Template], tuple[str]]:
@@ -49,13 +47,15 @@ class Job:
     options: RunOptions
     staging: str  # the run's directory: a path or an fsspec URL every worker and the coordinator reach
     budget: Budget | None = None
+    arrow: Mapping[str, tuple[str, TableHints]] = field(default_factory=dict)  # resource -> its table, hints
+    extraction: Extraction | None = None  # the coordinator's, which the Arrow tables are shaped for
+    records_per_write: int = 10_000
 
 
 @dataclass
 class ShardResult:
     key: str
-    files: dict[str, str] = field(default_factory=dict)  # resource -> its staged pages
-    rows: dict[str, int] = field(default_factory=dict)
+    files: dict[str, Staged] = field(default_factory=dict)  # resource -> its staged files
     listed: list[Any] = field(default_factory=list)  # the records the shard's children start from
     stats: RunStats = field(default_factory=RunStats)
     error: str | None = None  # a sluice error: retrying would fail alike
@@ -65,16 +65,28 @@ class ShardResult:
 
 def run_shard(job: Job) -> ShardResult:
     """Fetch one shard (in a Dask worker's thread: the engine gets its own event loop)."""
-    directory = f"{job.staging.rstrip('/')}/{_safe(job.shard.key)}/{uuid.uuid4().hex}"
-    sink = StagingSink(directory, job.shard, ParentFeed(job.spec.resource(job.shard.resource), job.incremental.get(job.shard.resource, {})))
+    directory = f"{job.staging.rstrip('/')}/{safe(job.shard.key)}/{uuid.uuid4().hex}"
+    sink = StagingSink(directory, job, ParentFeed(job.spec.resource(job.shard.resource), job.incremental.get(job.shard.resource, {})))
     try:
-        stats, chains = asyncio.run(_fetch(job, sink))
+        with _destination(job.extraction):
+            stats, chains = asyncio.run(_fetch(job, sink))
+            sink.close()
     except SluiceError as exc:
-        sink.close()
         return ShardResult(job.shard.key, error=str(exc), resource=getattr(exc, "resource", None) or job.shard.resource)
     finally:
         sink.close()
-    return ShardResult(job.shard.key, sink.files, sink.rows, sink.listed, stats, chains=chains)
+    return ShardResult(job.shard.key, sink.files, sink.listed, stats, chains=chains)
+
+
+@contextmanager
+def _destination(extraction: Extraction | None) -> Iterator[None]:
+    """The coordinator's destination capabilities, which decide how the Arrow writer types columns."""
+    with ExitStack() as stack:
+        if extraction is not None and extraction.capabilities is not None:
+            from dlt.common.configuration.container import Container
+
+            stack.enter_context(Container().injectable_context(extraction.capabilities))
+        yield
 
 
 class ShardEngine(Engine):
@@ -112,53 +124,52 @@ def _chains(job: Job, targets: set[str], sink: StagingSink) -> Snapshot:
 
 
 class StagingSink:
-    """The engine's sink on a worker: stages the pages of the shard's resources, keeps the
-    records its children start from."""
+    """The engine's sink on a worker: stages the pages of the shard's resources (gathered up
+    to the job's `records_per_write`), keeps the records its children start from."""
 
-    def __init__(self, directory: str, shard: Shard, feed: ParentFeed) -> None:
+    def __init__(self, directory: str, job: Job, feed: ParentFeed) -> None:
         self.directory = directory
-        self.shard = shard
-        self.feed = feed if shard.lists else None
-        self.files: dict[str, str] = {}
-        self.rows: dict[str, int] = {}
+        self.job = job
+        self.shard = job.shard
+        self.feed = feed if job.shard.lists else None
+        self.files: dict[str, Staged] = {}
         self.listed: list[Any] = []
-        self._open: dict[str, IO[bytes]] = {}
+        self._pending: dict[str, list[Any]] = {}
+        self._writers: dict[str, tuple[Pages, Tables | None]] = {}
 
     async def put(self, resource: str, records: list[Any]) -> None:
         if self.feed is not None and resource == self.shard.resource:
             self.listed.extend(self.feed.for_children(records))
         if resource in self.shard.stages:
-            pickle.dump(records, self._handle(resource), protocol=pickle.HIGHEST_PROTOCOL)
-            self.rows[resource] = self.rows.get(resource, 0) + len(records)
+            pending = self._pending.setdefault(resource, [])
+            pending.extend(records)
+            if len(pending) >= self.job.records_per_write:
+                self._flush(resource)
 
     def finish(self, resource: str) -> None:
-        handle = self._open.pop(resource, None)
-        if handle is not None:
-            handle.close()
+        self._flush(resource)
+        pages, tables = self._writers.pop(resource, (None, None))
+        for writer in (pages, tables):
+            if writer is not None:
+                writer.close()
 
     def close(self) -> None:
-        for name in list(self._open):
+        for name in {*self._pending, *self._writers}:
             self.finish(name)
 
-    def _handle(self, resource: str) -> IO[bytes]:
-        if resource not in self._open:
-            path = f"{self.directory}/{_safe(resource)}.pages"
-            fs, _, [local] = fsspec.get_fs_token_paths(path)
-            fs.makedirs(self.directory, exist_ok=True)
-            self._open[resource] = fs.open(local, "wb")
-            self.files[resource] = path
-        return self._open[resource]
+    def _flush(self, resource: str) -> None:
+        records = self._pending.pop(resource, [])
+        if records:
+            pages, tables = self._writers.get(resource) or self._open(resource)
+            pages.write(records)
+            if tables is not None:
+                tables.write(records)
+            self.files[resource].rows += len(records)
 
-
-def read_pages(path: str) -> Iterator[list[Any]]:
-    """The pages a worker staged, in the order it fetched them."""
-    with fsspec.open(path, "rb") as handle:
-        while True:
-            try:
-                yield pickle.load(handle)
-            except EOFError:
-                return
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    def _open(self, resource: str) -> tuple[Pages, Tables | None]:
+        base = f"{self.directory}/{safe(resource)}"
+        staged = self.files.setdefault(resource, Staged(f"{base}.pages"))
+        arrow = self.job.arrow.get(resource)
+        tables = Tables(base, ArrowPageWriter(arrow[0], arrow[1], self.job.extraction), staged) if arrow else None
+        self._writers[resource] = pair = (Pages(staged.pages), tables)
+        return pair
