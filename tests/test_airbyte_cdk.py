@@ -188,7 +188,5 @@ def test_date_windows_in_a_post_body(cdk_bin, patterns, tmp_path):
     assert all(b["project"] == "p-1" and {"gte", "lte"} <= set(b) for b in patterns.bodies)
 
 
-@pytest.mark.xfail(strict=True, reason="sluice's windows are [start, next start) and it sends the next start as the end; "
-                   "the CDK ends a window one cursor_granularity earlier: an API that includes its end loads the boundary twice")
 def test_day_windows_end_one_granularity_before_the_next(cdk_bin, patterns, tmp_path):
     assert_same(ap.DAY_WINDOWS, {"base": patterns.origin, "start": ap.stamp(patterns.now - timedelta(days=4, hours=2))}, tmp_path)

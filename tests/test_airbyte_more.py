@@ -61,7 +61,8 @@ def test_epoch_cursor_walks_its_step_windows_up_to_now(tmp_path, fmt: str, unit:
     assert ids(file, "events") == [e["id"] for e in events if e["created"] >= first]
     bounds = sorted((int(q["since"]), int(q["until"])) for q in seen)
     assert [low for low, _ in bounds] == [first + n * 86400 * unit for n in range(4)]
-    assert [high for _, high in bounds[:3]] == [low for low, _ in bounds[1:]]
+    # each full window ends one cursor_granularity (PT1S) before the next starts, as in the CDK
+    assert [high for _, high in bounds[:3]] == [low - unit for low, _ in bounds[1:]]
     assert abs(bounds[-1][1] - datetime.now(UTC).timestamp() * unit) < 60 * unit
 
 
@@ -232,7 +233,7 @@ def test_compact_date_cursor_walks_day_windows(tmp_path) -> None:
     async def handler(request: web.Request) -> web.Response:
         low, high = request.query["from"], request.query["to"]
         seen.append((low, high))
-        return web.json_response({"results": [{"id": d, "day": d} for d in days if low <= d < high]})
+        return web.json_response({"results": [{"id": d, "day": d} for d in days if low <= d <= high]})  # as the CDK: inclusive
 
     app = web.Application()
     app.router.add_get("/days", handler)
@@ -252,8 +253,8 @@ def test_compact_date_cursor_walks_day_windows(tmp_path) -> None:
         config = {"base": server.url, "start": f"{today - timedelta(days=3)}T00:00:00Z"}
         file = run(manifest_source(manifest(streams), config), tmp_path)
     assert sorted(r[0] for r in query(file, "select day from data.days")) == sorted(days[:4])
-    bounds = [(today + timedelta(days=n)).strftime("%Y%m%d") for n in range(-3, 2)]
-    assert sorted(seen) == list(zip(bounds, bounds[1:], strict=False))
+    # one day a window: cursor_granularity P1D ends each window on its own day, as the CDK sends it
+    assert sorted(seen) == [((today + timedelta(days=n)).strftime("%Y%m%d"),) * 2 for n in range(-3, 1)]
 
 
 @pytest.mark.parametrize(("fmt", "lag"), [("%ms", 86_400_000.0), ("%s", 86_400.0), ("%Y-%m-%dT%H:%M:%SZ", 86_400.0), ("%Y-%m-%d", 1.0)])

@@ -109,6 +109,27 @@ def test_windows_are_concurrent_chains_with_their_own_bounds(events: EventsAPI, 
     assert ids(tmp_path) == list(range(100))
 
 
+def test_a_granularity_sends_each_full_windows_end_one_step_early(events: EventsAPI, tmp_path) -> None:
+    """Airbyte's cursor_granularity: an API with an inclusive end must not see a boundary twice."""
+    inc = {"initial_value": "2024-01-01T00:00:00Z", "end_value": "2024-01-20T00:00:00Z", "start_param": "since",
+           "end_param": "until", "window": "P7D", "window_granularity": "PT1S"}
+    pipeline(tmp_path).run(rest_api_source(config(events, inc)))
+    assert set(events.windows()) == {("2024-01-01T00:00:00Z", "2024-01-07T23:59:59Z"),
+                                     ("2024-01-08T00:00:00Z", "2024-01-14T23:59:59Z"),
+                                     ("2024-01-15T00:00:00Z", "2024-01-20T00:00:00Z")}  # the last ends at the end
+    assert ids(tmp_path) == list(range(76))
+
+
+@pytest.mark.parametrize(("start", "end", "step", "granularity", "sent"), [
+    ("2024-01-01", "2024-01-06", "P2D", "P1D", ["2024-01-02", "2024-01-04", "2024-01-06"]),
+    (1000, 1250, 100, 1, [1099, 1199, 1250]),
+    (1704067200, 1704240000, "P1D", "PT1S", [1704153599, 1704239999]),
+])
+def test_sent_ends_step_back_by_the_granularity(start: Any, end: Any, step: Any, granularity: Any, sent: list[Any]) -> None:
+    step, granularity = parse_step(step), parse_step(granularity)
+    assert [w.context(step, granularity)["incremental.end_value"] for w in walk(start, end, step)] == sent
+
+
 def test_windows_load_what_one_dlt_chain_loads(events: EventsAPI, tmp_path) -> None:
     """dlt (no windows) as the oracle: the same rows, and the same cursor kept in the state."""
     from dlt.sources.rest_api import rest_api_source as dlt_source
@@ -208,6 +229,9 @@ def test_a_walk_between_values_it_cannot_place_says_so(start: Any, end: Any, ste
     ({"initial_value": "2024-01-01", "window": "PT6H"}, "incremental.window: a date cursor walks in whole days"),
     ({"initial_value": "2024-01-01", "window": "P1D", "last_value_func": "min"}, "incremental.window: windows walk forward: last_value_func must be max"),
     ({"initial_value": "2024-01-01", "per_parent": True}, "incremental.per_parent: needs a parent resource"),
+    ({"initial_value": "2024-01-01", "window_granularity": "P1D"}, "incremental.window_granularity: steps back the end of each window: it needs a window"),
+    ({"initial_value": "2024-01-01", "window": "P7D", "window_granularity": 1}, "incremental.window_granularity: must be a duration when window is one"),
+    ({"initial_value": "2024-01-01", "window": "P7D", "window_granularity": "1s"}, "incremental.window_granularity: expected an ISO-8601 duration"),
 ])
 def test_bad_windows_are_config_errors(incremental: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as info:

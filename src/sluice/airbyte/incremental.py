@@ -117,6 +117,9 @@ def _bounds(cursor: Mapping[str, Any], where: Where, spec: dict[str, Any]) -> No
     step = where.static(cursor.get("step"), f"{at}.step")
     if step:
         spec["window"] = str(step)  # on an epoch cursor too: sluice walks a number as epoch time
+        granularity = where.static(cursor.get("cursor_granularity"), f"{at}.cursor_granularity")
+        if granularity:  # the CDK ends each full window one granularity before the next starts
+            spec["window_granularity"] = str(granularity)
     elif "end_param" in spec or any("end_value" in placed for _, placed in spec.get("_placed", [])):
         spec["window"] = ONE_WINDOW  # the CDK's one slice [start, now]
     end = cursor.get("end_datetime")

@@ -79,6 +79,7 @@ INCREMENTAL: dict[str, str] = {
     "range_start": "open or closed (default)",
     "range_end": "open (default) or closed",
     "window": "walk [start, end) in windows of this size, each its own chain: an ISO-8601 duration (P7D, PT6H; also on epoch-second or -millisecond cursors) or a number for other numeric cursors",
+    "window_granularity": "with window: the cursor's smallest step, for an API whose end bound is inclusive: each window's end is sent as the next window's start minus this (Airbyte's cursor_granularity)",
     "per_parent": "true on a child resource: one cursor per parent record instead of one for the resource",
 }
 RATE_LIMIT: dict[str, str] = {

@@ -438,18 +438,14 @@ def _incremental(ep: Reader, params: dict[str, Any]) -> IncrementalSpec | None:
         lag=sub.number("lag", minimum=0), on_cursor_value_missing=missing or "raise",
         convert=convert if callable(convert) else None,
         range_start=sub.str("range_start"), range_end=sub.str("range_end"),
-        window=_window(sub, func), per_parent=_per_parent(sub),
+        window=_window(sub, func), window_granularity=_granularity(sub), per_parent=_per_parent(sub),
     )
 
 
 def _window(sub: Reader, func: Any) -> Any:
     """`window`: checked against the start and end it walks between, before any request."""
-    raw = sub.raw.get("window")
-    if raw is None:
-        return None
-    step = windows.parse_step(raw)
+    step = _step(sub, "window", "'P7D' or 'PT6H'")
     if step is None:
-        sub.problem("window", f"expected an ISO-8601 duration such as 'P7D' or 'PT6H', or a positive number, got {raw!r}")
         return None
     found = windows.problem(step, sub.raw.get("initial_value"), sub.raw.get("end_value"))
     if found is None and func not in (None, "max", max):
@@ -457,6 +453,29 @@ def _window(sub: Reader, func: Any) -> Any:
     if found is not None:
         sub.problem("window", *found)
     return step if found is None else None
+
+
+def _step(sub: Reader, key: str, examples: str) -> Any:
+    """A window-like step under `key`: None when absent, or reported when it is none."""
+    raw = sub.raw.get(key)
+    if raw is None:
+        return None
+    step = windows.parse_step(raw)
+    if step is None:
+        sub.problem(key, f"expected an ISO-8601 duration such as {examples}, or a positive number, got {raw!r}")
+    return step
+
+
+def _granularity(sub: Reader) -> Any:
+    """`window_granularity`: a step like `window`'s, and only beside one."""
+    step = _step(sub, "window_granularity", "'PT1S' or 'P1D'")
+    if step is None:
+        return None
+    if sub.raw.get("window") is None:
+        sub.problem("window_granularity", "steps back the end of each window: it needs a window", "add a window, or remove window_granularity")
+    elif windows.is_duration(step) != windows.is_duration(windows.parse_step(sub.raw.get("window"))):
+        sub.problem("window_granularity", "must be a duration when window is one, and a number when window is a number")
+    return step
 
 
 def _per_parent(sub: Reader) -> bool:

@@ -67,6 +67,7 @@ class IncrementalSpec:
     range_start: str | None = None
     range_end: str | None = None
     window: Any = None  # a pendulum Duration (time cursors) or a positive number (numeric cursors)
+    window_granularity: Any = None  # sent ends step back by this much (an inclusive end bound)
     per_parent: bool = False  # one cursor per parent record (a child resource)
 
 

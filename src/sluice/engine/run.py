@@ -488,8 +488,8 @@ class Engine:
             context.update(placeholders)
             if values.get("per_parent") is not None:
                 context.update(values["per_parent"].context(placeholders))
-        if window is not None:
-            context.update(window.context())
+        if window is not None and (spec := resource.endpoint.incremental) is not None:
+            context.update(window.context(spec.window, spec.window_granularity))
         return context
 
 

@@ -40,9 +40,21 @@ class Window:
     def key(self) -> str:
         return f"{_text(self.start)}..{_text(self.end)}"
 
-    def context(self) -> dict[str, Any]:
-        """The window as the chain's `{incremental.*}` values (and start_param / end_param)."""
-        return {"incremental.start_value": self.start, "incremental.last_value": self.start, "incremental.end_value": self.end}
+    def context(self, step: Step | None = None, granularity: Step | None = None) -> dict[str, Any]:
+        """The window as the chain's `{incremental.*}` values (and start_param / end_param).
+        With a `granularity`, a full window's end is sent one granularity earlier, as Airbyte's
+        CDK sends it (an inclusive end would return the next window's first records twice); the
+        last, shorter window ends at the walk's end."""
+        end = self.end if granularity is None else self._sent_end(step, granularity)
+        return {"incremental.start_value": self.start, "incremental.last_value": self.start, "incremental.end_value": end}
+
+    def _sent_end(self, step: Step, granularity: Step) -> Any:
+        if not isinstance(step, pendulum.Duration):
+            return self.end - granularity if self.end == self.start + step else self.end
+        start, end = _timeline(self.start), _timeline(self.end)
+        if start is None or end is None or end != _add(start, step):
+            return self.end
+        return _form(self.end)(_add(end, -granularity))
 
 
 def parse_step(raw: Any) -> Step | None:
@@ -56,6 +68,10 @@ def parse_step(raw: Any) -> Step | None:
     except Exception:  # pendulum raises its own and the stdlib's errors for bad text
         return None
     return step if isinstance(step, pendulum.Duration) and _add(_EPOCH, step) > _EPOCH else None
+
+
+def is_duration(step: Step | None) -> bool:
+    return isinstance(step, pendulum.Duration)
 
 
 def problem(step: Step, initial: Any, end: Any) -> tuple[str, str] | None:
