@@ -164,6 +164,24 @@ def busiest_second(times: list[float]) -> int:
     return max((sum(1 for t in times[i:] if t - start < 1.0) for i, start in enumerate(times)), default=0)
 
 
+def test_a_resource_with_a_declared_total_is_cut_into_page_ranges(client: Any, bench: MockServer, tmp_path: Path) -> None:
+    """700 records, 14 pages of 50: the head shard fetches page 1, the 13 after it go in ranges
+    across the workers, each page fetched once, the local run's tables. (Offsets: the tickets
+    seed, whose API declares a total, in `test_every_seed_on_dask_gives_the_local_tables`.)"""
+    paginator = {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": "total_pages"}
+    resource = {"name": "flat", "endpoint": {"path": "flat_total", "params": {"per_page": 50}, "data_selector": "data",
+                                             "paginator": paginator}}
+    config = {"client": {"base_url": bench.base_url + "/"}, "resources": [resource]}
+    local = dump(load(tmp_path, "local", config))
+    requests = bench.requests("flat_total")
+    source = rest_api_source(config)
+    on_dask = load_source(tmp_path, "dask", source, DaskExecutor(client, staging=str(tmp_path / "staging")))
+    assert dump(on_dask) == local and len(local["flat"]) == 700
+    assert bench.requests("flat_total") == 2 * requests == 2 * 14
+    keys = [result.key for result in source.sluice_runtime.runs[-1].results]
+    assert keys[0] == "flat" and len(keys) > 2 and all(k.startswith("flat[pages ") for k in keys[1:])
+
+
 class Drifting(Counting):
     """`Counting`'s children with a `score` an int for parents below 10 and text from 10 on, and
     a `late` column null below 10: a shard alone types them otherwise than the run before it."""
@@ -265,7 +283,7 @@ def test_incremental_cursors_are_aggregated_across_shards_into_one_state(client:
 
 SEED_COUNTS = {  # small, but every resource and every child resource gets rows
     "ticketing": {"events": 12, "tags": 4},
-    "tickets": {"tickets": 60},
+    "tickets": {"tickets": 250},  # 3 pages of 100, offsets and a declared total: a head and page ranges
     "events": {"events": 30},
     "servicedesk": {},
     "incidents": {"users": 8, "teams": 2, "services": 3, "integrations": 2, "incidents": 7, "alerts": 15},
@@ -287,10 +305,13 @@ def test_every_seed_on_dask_gives_the_local_tables(client: Any, name: str, tmp_p
                          RunOptions(max_retry_delay=0.05))
 
         local = dump(load_source(tmp_path, "local", source()))
-        on_dask = load_source(tmp_path, "dask", source(), DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=3))
+        sharded = source()
+        on_dask = load_source(tmp_path, "dask", sharded, DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=3))
     assert local and all(local.values())
     assert dump(on_dask) == local
     assert loads(on_dask) == 1
+    if name == "tickets":
+        assert [r.key for r in sharded.sluice_runtime.runs[-1].results] == ["ticket_data", "ticket_data[pages 100:200]", "ticket_data[pages 200:250]"]
 
 
 class Blocking(Counting):

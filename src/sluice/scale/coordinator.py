@@ -35,7 +35,7 @@ from ..load.runtime import Run
 from ..load.source import lands_as_arrow, table_hints
 from .budget import Budget
 from .replay import replay
-from .shards import Shard, ShardError, child_shards, root_shards
+from .shards import Shard, ShardError, child_shards, range_shards, root_shards
 from .worker import Job, ShardResult, run_shard
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,8 @@ class Coordinator:
             for future in running:
                 shard = futures[future]
                 result = results[shard.key] = self._result(future, shard)
-                for child in child_shards(self.spec, shard, result.listed, self._size(len(result.listed)), targets):
+                for child in [*child_shards(self.spec, shard, result.listed, self._size(len(result.listed)), targets),
+                              *self._ranges(shard, result)]:
                     plan.append(child)
                     futures[submitted := self._submit(child)] = child
                     running.add(submitted)  # type: ignore[no-untyped-call]
@@ -204,8 +205,15 @@ class Coordinator:
     def _size(self, parents: int) -> int:
         if self.executor.shard_size:
             return self.executor.shard_size
-        workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
-        return max(math.ceil(parents / (workers * SHARDS_PER_WORKER)), 1)
+        return max(math.ceil(parents / (self._workers() * SHARDS_PER_WORKER)), 1)
+
+    def _ranges(self, shard: Shard, result: ShardResult) -> list[Shard]:
+        if not shard.head or result.total is None:
+            return []
+        return range_shards(self.spec, shard, result.total, self._workers() * SHARDS_PER_WORKER)
+
+    def _workers(self) -> int:
+        return max(len(self.client.scheduler_info().get("workers", {})), 1)
 
     def clean(self) -> None:
         """Remove the run's staging; never hides the run's own error (a shard cancelled after

@@ -3,7 +3,9 @@
 A shard is a restartable unit of the engine, the same thing as a checkpoint's chains:
 - a top-level resource, whole (with the children it lists for, if any: `lists`);
 - a child resource for a range of its parent's records (a resume `Snapshot` of chains
-  `child x parent record [x window]`), with its own descendants fetched inside the shard.
+  `child x parent record [x window]`), with its own descendants fetched inside the shard;
+- a range of pages of a top-level resource whose API declares a total (`pages.py`): its root
+  shard is then the head, the first page, whose total the coordinator cuts into ranges.
 A parent is fetched once, by its root shard; its children are fetched once, by the child
 shards cut from the parent records that shard returned. Shards are planned in the order a
 single-machine run delivers pages, so importing them in plan order keeps that order.
@@ -18,6 +20,7 @@ from typing import Any
 from ..checkpoint.driver import _family as subtree  # a resource and its descendants
 from ..config.specs import SourceSpec
 from ..errors import ResourceError
+from .pages import ranges, splits
 
 
 class ShardError(ResourceError):
@@ -35,12 +38,24 @@ class Shard:
     stages: frozenset[str]  # resources whose pages it stages for the load
     lists: frozenset[str] = frozenset()  # children it keeps the resource's records for
     parents: tuple[Any, ...] = field(default=(), compare=False)  # a child shard's parent records
+    head: bool = False  # the first page only: its declared total is cut into page ranges
+    pages: tuple[int, int] | None = None  # a range of pages (or offsets) of a top-level resource
 
 
 def root_shards(spec: SourceSpec, needed: set[str], targets: set[str]) -> list[Shard]:
     """One shard per top-level resource the run needs, in configuration order."""
-    return [Shard(r.name, r.name, frozenset({r.name} & targets), _needed_children(spec, r.name, needed))
-            for r in spec.resources if r.parent is None and r.name in needed]
+    shards = []
+    for r in spec.resources:
+        if r.parent is None and r.name in needed:
+            lists = _needed_children(spec, r.name, needed)
+            shards.append(Shard(r.name, r.name, frozenset({r.name} & targets), lists, head=splits(r, lists)))
+    return shards
+
+
+def range_shards(spec: SourceSpec, head: Shard, total: int, count: int) -> list[Shard]:
+    """The pages after a head shard's, in `count` shards at most."""
+    return [Shard(f"{head.resource}[pages {lo}:{hi}]", head.resource, head.stages, pages=(lo, hi))
+            for lo, hi in ranges(spec.resource(head.resource), total, count)]
 
 
 def child_shards(spec: SourceSpec, shard: Shard, records: Sequence[Any], size: int, targets: set[str]) -> list[Shard]:

@@ -26,6 +26,7 @@ from ..errors import SluiceError
 from ..load.arrow import ArrowPageWriter, Extraction, TableHints
 from ..templates import Template
 from .budget import Budget
+from .pages import bounded
 from .shards import Shard
 from .staging import Pages, Staged, Tables, safe
 
@@ -61,6 +62,7 @@ class ShardResult:
     error: str | None = None  # a sluice error: retrying would fail alike
     resource: str | None = None
     chains: dict[str, tuple[int, int]] = field(default_factory=dict)  # resource -> (chains, of them 404)
+    total: int | None = None  # what a head shard's first page declares
 
 
 def run_shard(job: Job) -> ShardResult:
@@ -69,13 +71,13 @@ def run_shard(job: Job) -> ShardResult:
     sink = StagingSink(directory, job, ParentFeed(job.spec.resource(job.shard.resource), job.incremental.get(job.shard.resource, {})))
     try:
         with _destination(job.extraction):
-            stats, chains = asyncio.run(_fetch(job, sink))
+            stats, chains, total = asyncio.run(_fetch(job, sink))
             sink.close()
     except SluiceError as exc:
         return ShardResult(job.shard.key, error=str(exc), resource=getattr(exc, "resource", None) or job.shard.resource)
     finally:
         sink.close()
-    return ShardResult(job.shard.key, sink.files, sink.listed, stats, chains=chains)
+    return ShardResult(job.shard.key, sink.files, sink.listed, stats, chains=chains, total=total)
 
 
 @contextmanager
@@ -100,14 +102,16 @@ class ShardEngine(Engine):
         return {name: (n, self._progress.skipped.get(name, 0)) for name, n in self._progress.chains.items()}
 
 
-async def _fetch(job: Job, sink: StagingSink) -> tuple[RunStats, dict[str, tuple[int, int]]]:
+async def _fetch(job: Job, sink: StagingSink) -> tuple[RunStats, dict[str, tuple[int, int]], int | None]:
     shard = job.shard
     targets = set(shard.stages) | ({shard.resource} if shard.lists else set())
     pacer = job.budget.pacer() if job.budget is not None else None
-    engine = ShardEngine(job.spec, targets, sink, incremental=job.incremental, options=job.options, pacer=pacer,
+    totals: list[int] = []
+    spec = bounded(job.spec, shard.resource, shard.pages, totals) if shard.head or shard.pages else job.spec
+    engine = ShardEngine(spec, targets, sink, incremental=job.incremental, options=job.options, pacer=pacer,
                          resume=_chains(job, targets, sink) if shard.parents else None)
     try:
-        return await engine.run(), engine.chains()
+        return await engine.run(), engine.chains(), totals[0] if totals else None
     finally:
         if pacer is not None:
             await pacer.close()
