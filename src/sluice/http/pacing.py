@@ -11,7 +11,11 @@ source slows down (no thundering herd of retries):
 - a rate learned from refusals when the API says nothing before it says no (AIMD): a 429 sets
   the rate a little under the rate the source was actually sending at, each accepted answer
   raises it again, so the source settles on the API's rate instead of a fixed spacing;
-- a pause, for a wait the API announced (`Retry-After`): every request holds until then.
+- a pause, for a wait the API announced (`Retry-After`): every request holds until then;
+- a slow start while nothing is known (no `rate_limit`, no refusal, no budget) for at most half a
+  second: one request in flight, half a request more for each answer (x1.5 every round trip),
+  so the first requests of a source do not all meet a small bucket at once before the API
+  could say anything.
 
 The clock and sleep are injected so tests never wait on the wall clock.
 """
@@ -41,6 +45,10 @@ MIN_SPAN = 0.1  # seconds: the shortest span a send rate is measured over
 MIN_RATE = 0.01  # requests per second: the learned rate never stops the source altogether
 POLL = 0.005  # seconds between looks at a budget that answers under way may renew
 STALE = 1.0  # seconds after its reset that a budget with no newer answer is forgotten
+SLOW_START = 1  # requests in flight before the first answer
+SLOW_START_GROWTH = 0.5  # more in flight per answer: x1.5 per round trip
+SLOW_START_DONE = 256  # in flight: past any client's concurrency, the slow start is over
+SLOW_START_FOR = 0.5  # seconds from the first request: a slow first answer does not hold the source back longer
 
 
 @dataclass
@@ -94,11 +102,15 @@ class _Learned:
         accepted = self.through / (now - self.since) if self.through and not first and now > self.since else float("inf")
         cut = DECREASE if self.through or first else HALVE  # none accepted since the last cut: still far too fast
         self.rate = max(min(cut * sent_rate, accepted), MIN_RATE)
-        self.refused_at = max(self.rate, RECOVER_TO * min(sent_rate, accepted))
+        # Recover towards the rate it refused at, not the rate it accepted since the last cut: one
+        # answer between two refusals (in a Retry-After's shadow) read as 12/s on a 20/s API, and
+        # the source crawled up from there. The first refusal ends a start too short to measure
+        # a rate: no ceiling until a second one.
+        self.refused_at = float("inf") if first else max(self.rate, RECOVER_TO * sent_rate)
         self.since, self.through = now, 0
 
     def accepted(self, sent_at: float) -> None:
-        if sent_at >= self.since:
+        if sent_at > self.since:
             self.through += 1
         if self.rate is None:
             return
@@ -121,10 +133,13 @@ class Pacer:
     _next: float = field(default=float("-inf"), init=False)
     _pending: int = field(default=0, init=False)  # requests started and not answered yet
     _starts: deque[float] = field(default_factory=lambda: deque(maxlen=1024), init=False)
+    _window: float | None = field(default=SLOW_START, init=False)  # requests in flight allowed; None: no slow start
 
     def __post_init__(self) -> None:
         self.waits = WallTimer(self.clock)
         self._bucket = _Bucket(self.rate) if self.rate is not None else None
+        if self.rate is not None:  # the user said what the API allows: no need to find out carefully
+            self._window = None
 
     @property
     def waited(self) -> float:
@@ -154,7 +169,13 @@ class Pacer:
 
     def _delay(self, now: float) -> float:
         bucket = self._bucket.delay(now) if self._bucket is not None else 0.0
-        return max(self.paused_until - now, self._next - now, self._budget_delay(now), bucket)
+        starting = POLL if self._slow_start(now) and self._pending >= (self._window or 0) else 0.0
+        return max(self.paused_until - now, self._next - now, self._budget_delay(now), bucket, starting)
+
+    def _slow_start(self, now: float) -> bool:
+        if self._window is not None and self._starts and now >= self._starts[0] + SLOW_START_FOR:
+            self._window = None
+        return self._window is not None
 
     def _start(self, now: float) -> None:
         if self._bucket is not None:
@@ -167,13 +188,15 @@ class Pacer:
     def release(self) -> None:
         """The request started by `acquire` is answered (or failed)."""
         self._pending -= 1
+        if self._window is not None:
+            self._window = self._window + SLOW_START_GROWTH if self._window < SLOW_START_DONE else None
 
     def _left(self, allowance: _Allowance, now: float) -> float:
         """Requests the budget still allows: what the API said, less what it could not count yet.
         Once reset, the whole budget (one request when its size is unknown), less the requests
         sent since and those still under way."""
         if now < allowance.reset_at:
-            return allowance.remaining - self._started_after(allowance.as_of)
+            return allowance.remaining - self._sent_with_or_after(allowance.as_of)
         return (allowance.limit or 1.0) - max(self._started_after(allowance.reset_at), self._pending)
 
     def _budget_delay(self, now: float) -> float:
@@ -190,13 +213,19 @@ class Pacer:
         self._allowance = None  # no answer since: the budget is unknown again
         return 0.0
 
-    def _started_after(self, moment: float) -> int:
+    def _started_after(self, moment: float, at_it: bool = False) -> int:
         count = 0
         for start in reversed(self._starts):
-            if start <= moment:
+            if start < moment or (start == moment and not at_it):
                 break
             count += 1
         return count
+
+    def _sent_with_or_after(self, sent_at: float) -> int:
+        """The requests the answer to the one sent at `sent_at` may not have counted: those sent
+        after it, and those sent at the very same moment (on a coarse clock, or a virtual one,
+        a whole wave shares one stamp, and each answer counts only itself and those before)."""
+        return self._started_after(sent_at, at_it=True) - 1
 
     def pause(self, seconds: float) -> None:
         """Hold every request of the source for `seconds` from now."""
@@ -206,6 +235,7 @@ class Pacer:
         """The answer to the request sent at `sent_at` told the API's budget. Requests sent
         since then may not be counted in it yet: they are taken off what it says is left."""
         now = self.clock()
+        self._window = None  # the budget paces from here
         heard = _Allowance(said.remaining, sent_at, now + said.reset, said.limit)
         # The latest word is the one to trust; an answer that overtook another (sent before
         # it, heard after) is trusted only where it leaves less.
@@ -220,7 +250,8 @@ class Pacer:
         were on their way before it). An API that states its budget is paced by that instead."""
         if wait is not None:
             self.pause(wait)
-        if self._allowance is not None or sent_at < self.learned.since:
+        self._window = None  # the learned rate paces from here
+        if self._allowance is not None or sent_at <= self.learned.since:  # sent with the cut: before it took effect
             return
         self.learned.refused(self.clock(), self._send_rate(sent_at))
 
