@@ -182,6 +182,21 @@ def test_a_resource_with_a_declared_total_is_cut_into_page_ranges(client: Any, b
     assert keys[0] == "flat" and len(keys) > 2 and all(k.startswith("flat[pages ") for k in keys[1:])
 
 
+@pytest.mark.parametrize(("paginator", "total", "expected"), [
+    ({"type": "page_number", "base_page": 1, "total_path": "total_pages"}, 14, [(2, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14), (14, 15)]),
+    ({"type": "page_number", "base_page": 0, "total_path": "total_pages"}, 3, [(1, 2), (2, 3)]),
+    ({"type": "page_number", "base_page": 1, "total_path": "total_pages", "maximum_page": 5}, 14, [(2, 3), (3, 4), (4, 5)]),
+    ({"type": "offset", "limit": 100, "total_path": "total"}, 250, [(100, 200), (200, 250)]),
+    ({"type": "offset", "limit": 100, "total_path": "total", "maximum_offset": 150}, 250, [(100, 150)]),
+    ({"type": "offset", "limit": 100, "total_path": "total"}, 80, []),
+])
+def test_page_ranges_cover_every_page_after_the_head_once(paginator: dict[str, Any], total: int, expected: list[tuple[int, int]]) -> None:
+    from sluice.scale.pages import ranges
+
+    config = {"client": {"base_url": "http://127.0.0.1:9/"}, "resources": [{"name": "r", "endpoint": {"path": "r", "paginator": paginator}}]}
+    assert ranges(rest_api_source(config).sluice_runtime.spec.resource("r"), total, count=8) == expected
+
+
 class Drifting(Counting):
     """`Counting`'s children with a `score` an int for parents below 10 and text from 10 on, and
     a `late` column null below 10: a shard alone types them otherwise than the run before it."""
