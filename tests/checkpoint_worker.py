@@ -4,8 +4,8 @@
 
     {"op": "run", "dir": D, "url": U, "shape": "flat|fan_out|windowed", "disposition": "append", "every": N}
         -> {"pid": P}   a child runs sluice.run(...) into D/cp.duckdb (dlt state in D/pipelines) and
-                        exits 0; it appends to D/events "pause <held pages>" at each checkpoint's
-                        snapshot and "commit <time.time()>" when each slice is committed
+                        exits 0; it appends to D/events "pause <held pages> <time.time()>" at each
+                        checkpoint's snapshot and "commit <time.time()>" when each slice is committed
         optional: "where": "filesystem" or a PostgreSQL DSN (test_checkpoints.pipeline);
                   "crash_at": [table, n]: SIGKILL between the n-th job of table's commit and its marker
     {"op": "wait", "pid": P} -> {"status": S}      {"op": "ping"} -> {"ok": true}     {"op": "quit"}
@@ -24,6 +24,7 @@ from typing import Any
 
 import dlt  # noqa: F401  (imported before any fork)
 import duckdb  # noqa: F401
+import pyarrow  # noqa: F401
 from dlt.common.storages.load_package import PackageStorage
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -45,7 +46,7 @@ def child(command: dict[str, Any]) -> int:
     snapshot, one_slice = Engine.snapshot, driver._slice
 
     def noted_snapshot(engine: Engine) -> Any:
-        events.write(f"pause {sum(len(s.pages) for q in engine._sequences.values() for s in q.slots())}\n")
+        events.write(f"pause {sum(len(s.pages) for q in engine._sequences.values() for s in q.slots())} {time.time()}\n")
         return snapshot(engine)
 
     def noted_slice(*args: Any) -> None:

@@ -13,8 +13,10 @@ How a checkpointed run goes:
   (no new request starts), lets requests in flight land, and snapshots the frontier; every
   stream of the slice then ends, and the last one writes the frontier into the source's dlt
   state from inside the extraction, so it commits atomically with the slice's data (a slice
-  killed before dlt commits it leaves the previous checkpoint in place). The next
-  `pipeline.run(source)` re-attaches to the paused engine, which goes on.
+  killed before dlt commits it leaves the previous checkpoint in place). The engine does not
+  wait for dlt's commit: it goes on at once into the next slice's bridge (pages fetched after
+  the snapshot belong to the next slice), which the next `pipeline.run(source)` reads; one
+  slice ahead at most, then it waits for dlt.
 - The frontier names, per chain (resource x parent record [x window]), the first page not yet
   handed to dlt: pages waiting behind the head of their resource's order at a checkpoint are
   not in the slice, their chain restarts at them. A chain stopped in the middle of its own

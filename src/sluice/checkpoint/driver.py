@@ -163,7 +163,7 @@ def _writer(spec: SourceSpec, base: int) -> Callable[[Run], None]:
             "frontier": to_state(run.frontier, spec.secrets),
             "hashes": {name: _hash(spec, name) for name in run.frontier.needed},
             "origins": {name: {k: v for k, v in values.items() if k in _ORIGIN_KEYS} for name, values in run.incremental.items()},
-            "records": base + run.delivered,
+            "records": base + run.frontier_records,
         }
 
     return write

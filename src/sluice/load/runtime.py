@@ -8,7 +8,8 @@ children are fetched once.
 With checkpoints (`SourceRuntime.checkpoints`, set by sluice.checkpoint) one run spans several
 extractions, its slices: when enough records went to dlt, the engine pauses (see
 `Engine.pause`), every stream of the slice ends, and dlt commits it; the next extraction of
-the same source re-attaches to the paused run with a new bridge, and the engine goes on.
+the same source re-attaches to the run. The engine does not wait for that: it goes on into the
+next slice's bridge while dlt normalizes and loads the last one (one slice ahead at most).
 """
 
 from __future__ import annotations
@@ -50,6 +51,16 @@ class Checkpoints:
     origins: Mapping[str, Mapping[str, Any]] | None = None  # a resumed run's incremental values at its start
 
 
+@dataclass
+class _Slice:
+    """One extraction's share of a checkpointed run: the bridge its pages cross, and where the
+    run stood when it ended at a checkpoint (no frontier: it ends with the run)."""
+
+    bridge: Bridge
+    frontier: Snapshot | None = None
+    delivered: int = 0  # records handed to dlt, every slice, up to that frontier
+
+
 class _Slices:
     """The engine's sink across slices: forwards to the current slice's bridge, counts what went
     through, and asks for a checkpoint when one is due."""
@@ -62,8 +73,8 @@ class _Slices:
         self.pausing = False
 
     async def put(self, resource: str, records: list[Any]) -> None:
-        assert self.run._bridge is not None
-        await self.run._bridge.put(resource, records)
+        assert self.run._writing is not None
+        await self.run._writing.bridge.put(resource, records)
         self.records += len(records)
         self.run.delivered += len(records)
         policy = self.run.checkpoints
@@ -76,8 +87,8 @@ class _Slices:
 
     def finish(self, resource: str) -> None:
         self.finished.add(resource)
-        assert self.run._bridge is not None
-        self.run._bridge.finish(resource)
+        assert self.run._writing is not None
+        self.run._writing.bridge.finish(resource)
 
 
 class Run:
@@ -85,8 +96,6 @@ class Run:
         self.spec = spec
         self.options = options
         self.checkpoints = checkpoints
-        self.paused = False  # a checkpoint ended the current slice; the engine waits for the next
-        self.frontier: Snapshot | None = None  # where the paused engine stands
         self.slices = 0
         self.delivered = 0  # records handed to dlt, every slice
         self.incremental: dict[str, Mapping[str, Any]] = {}
@@ -96,7 +105,8 @@ class Run:
         self.error: BaseException | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._bridge: Bridge | None = None
+        self._writing: _Slice | None = None  # the slice the engine fills
+        self._reading: _Slice | None = None  # ... and the one dlt reads: the same one, or the one before
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[Any] | None = None
         self.engine: Engine | None = None
@@ -106,6 +116,21 @@ class Run:
         self._next_slice = False
         self._ended = False  # the engine thread is over
 
+    @property
+    def paused(self) -> bool:
+        """The slice dlt reads ended at a checkpoint: another one follows."""
+        return self._reading is not None and self._reading.frontier is not None
+
+    @property
+    def frontier(self) -> Snapshot | None:
+        """Where the run stood when the slice dlt reads ended at a checkpoint."""
+        return self._reading.frontier if self._reading is not None else None
+
+    @property
+    def frontier_records(self) -> int:
+        """Records handed to dlt, every slice, up to that frontier (not those fetched since)."""
+        return self._reading.delivered if self._reading is not None else 0
+
     def register(self, name: str, incremental: Callable[[], Mapping[str, Any]]) -> None:
         with self._lock:
             self._incremental_getters[name] = incremental
@@ -114,8 +139,8 @@ class Run:
     def stream(self, name: str) -> Generator[list[Any], None, None]:
         """The records of one resource, in pages coalesced up to MAX_RECORDS_PER_ITEM."""
         self.start()
-        bridge = self._bridge
-        assert bridge is not None
+        assert self._reading is not None
+        bridge = self._reading.bridge
         complete = False
         try:
             while (records := bridge.get(name, MAX_RECORDS_PER_ITEM, MIN_RECORDS_PER_ITEM, LINGER_S)) is not None:
@@ -145,42 +170,53 @@ class Run:
             self.incremental = {name: get() for name, get in self._incremental_getters.items()}
             if self.checkpoints is not None and self.checkpoints.origins:
                 self.incremental.update({k: v for k, v in self.checkpoints.origins.items() if k in self.incremental})
-            self._bridge = Bridge(self.incremental)
+            self._writing = self._reading = _Slice(Bridge(self.incremental))
             self._thread = threading.Thread(target=self._main, name="sluice-engine", daemon=True)
             _FROZEN.enter()
             self._thread.start()
 
     def _resume_slice(self) -> None:
-        """The next slice's first pull: a new bridge for it, and the paused engine goes on."""
+        """The next slice's first pull: dlt reads what the engine fetched since the checkpoint.
+        When that slice has ended at a checkpoint too, the engine waited for dlt: it goes on."""
         self._next_slice = False
         self.slices += 1
-        self.paused = False
-        self.frontier = None
-        bridge = Bridge(self.incremental)
+        self._reading = self._writing
+        if self.paused:
+            self._open_next()
+
+    async def _checkpoint(self) -> None:
+        """Pause the engine, keep its frontier, and end the slice's streams (dlt commits it).
+        The engine goes on into the next slice while dlt commits this one, unless dlt has not
+        started reading this one yet: it is then one slice ahead, and waits."""
+        assert self.engine is not None
+        snapshot = await self.engine.pause(self._task)
+        if self._task is None or self._task.done():
+            self.engine.proceed()
+            return
+        with self._lock:
+            ending = self._writing
+            assert ending is not None
+            ending.frontier, ending.delivered = snapshot, self.delivered
+            ending.bridge.finish_all()
+            if ending is self._reading:
+                self._open_next()
+
+    def _open_next(self) -> None:
+        """A new slice for the engine to fill, which goes on (from either thread; lock held). An
+        engine that ended meanwhile (its last chains closed while paused) gives it the end."""
         assert self._loop is not None and self.engine is not None
+        bridge = Bridge(self.incremental)
         bridge.bind(self._loop)
         for name in self._sink.finished:
             bridge.finish(name)
-        self._bridge = bridge
+        self._writing = _Slice(bridge)
         self._sink.records, self._sink.started, self._sink.pausing = 0, time.monotonic(), False
         if self._ended:
             self._end(bridge)
         else:
             self._loop.call_soon_threadsafe(self.engine.proceed)
 
-    async def _checkpoint(self) -> None:
-        """Pause the engine, keep its frontier, and end the slice's streams (dlt commits it)."""
-        assert self.engine is not None and self._bridge is not None
-        snapshot = await self.engine.pause(self._task)
-        if self._task is None or self._task.done():
-            self.engine.proceed()
-            return
-        self.frontier = snapshot
-        self.paused = True
-        self._bridge.finish_all()
-
     def _main(self) -> None:
-        assert self._bridge is not None
         try:
             asyncio.run(self._engine())
         except BridgeClosed:
@@ -188,9 +224,10 @@ class Run:
         except BaseException as exc:  # the consumer thread re-raises it where dlt can see it
             self.error = exc
         finally:
-            with self._lock:  # a slice starting now gets the end, not a paused engine
+            with self._lock:  # the slice the engine fills gets the end (dlt reads it next)
                 self._ended = True
-                self._end(self._bridge)
+                assert self._writing is not None
+                self._end(self._writing.bridge)
             _FROZEN.leave()
 
     def _end(self, bridge: Bridge) -> None:
@@ -200,9 +237,9 @@ class Run:
             bridge.finish_all()
 
     async def _engine(self) -> None:
-        assert self._bridge is not None
+        assert self._writing is not None
         self._loop = asyncio.get_running_loop()
-        self._bridge.bind(self._loop)
+        self._writing.bridge.bind(self._loop)
         resume = self.checkpoints.resume if self.checkpoints is not None else None
         self.engine = engine = Engine(self.spec, set(self.incremental), self._sink, stats=self.stats,
                                        incremental=self.incremental, options=self.options, resume=resume)
@@ -211,8 +248,9 @@ class Run:
 
     def _stop(self) -> None:
         # dlt closed every stream early (add_limit, an error elsewhere): stop fetching for nobody.
-        assert self._bridge is not None
-        self._bridge.close()
+        assert self._writing is not None and self._reading is not None
+        self._reading.bridge.close()
+        self._writing.bridge.close()
         if self._loop is not None and self._task is not None:
             try:
                 self._loop.call_soon_threadsafe(self._task.cancel)
