@@ -77,3 +77,43 @@ def test_dlt_configuration_set_before_the_run_applies(tmp_path, monkeypatch, cre
     pipeline = dlt.pipeline("configured", destination=duckdb_destination(file), pipelines_dir=str(tmp_path / "p"), dataset_name="d")
     pipeline.run([{"id": 1}], table_name="t", primary_key="id")
     assert bool(_constraints(file)) is create_indexes
+
+
+_FIRST_RUN = """
+import json, sys
+import dlt
+import sluice.load.runtime as runtime
+from sluice import rest_api_source
+from sluice.runner import duckdb_destination
+
+seen = []
+start = runtime.Run.start
+
+def recording(self):
+    seen.append("pyarrow" in sys.modules)
+    start(self)
+
+runtime.Run.start = recording
+base_url, workdir = sys.argv[1], sys.argv[2]
+config = {"client": {"base_url": base_url},
+          "resources": [{"name": "items", "endpoint": {"path": "offset", "paginator": {"type": "offset", "limit": 10}}}]}
+pipeline = dlt.pipeline("first", destination=duckdb_destination(workdir + "/a.duckdb"), pipelines_dir=workdir, dataset_name="d")
+before = "pyarrow" in sys.modules
+pipeline.run(rest_api_source(config))
+print(json.dumps({"before": before, "at_start": seen[0], "after": "pyarrow" in sys.modules,
+                  "rows": pipeline.last_trace.last_normalize_info.row_counts["items"]}))
+"""
+
+
+def test_the_engine_fetches_while_pyarrow_is_imported(api, tmp_path) -> None:
+    # a fresh process imports pyarrow (0.3-0.4 s) on its first Arrow page: with the engine
+    # already fetching, not before it starts
+    import json
+    import subprocess
+    import sys
+
+    api.count = 35
+    done = subprocess.run([sys.executable, "-c", _FIRST_RUN, api.origin, str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"before": False, "at_start": False, "after": True, "rows": 35}

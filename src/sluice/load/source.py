@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,14 +104,20 @@ def _arrow_eligible(spec: ResourceSpec, options: RunOptions) -> bool:
     return spec.endpoint.incremental is None and isinstance(hints.get("table_name", spec.name), str) and "nested_hints" not in hints
 
 
-def _to_dlt(stream: Iterator[list[Any]], spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[str, Any]) -> Iterator[Any]:
-    """The pages, as Arrow tables where they land exactly as dlt's dicts would."""
+def _to_dlt(stream: Iterator[list[Any]], spec: ResourceSpec, runtime: SourceRuntime, source_hints: Mapping[str, Any],
+            start: Callable[[], None] | None = None) -> Iterator[Any]:
+    """The pages, as Arrow tables where they land exactly as dlt's dicts would. `start` starts
+    the stream's engine without waiting for a page."""
     from . import _arrow_dlt as dltx
 
     # dlt writes Arrow as parquet (or csv): where it would write dicts in another format (jsonl
     # on the filesystem, insert_values in PostgreSQL) dicts land as dlt's do. Incremental
     # resources stay dicts too: dlt filters them record by record.
     if lands_as_arrow(spec, runtime.options, dltx.current_resource()):
+        if start is not None:
+            # the engine fetches while this thread imports pyarrow (0.3-0.4 s in a fresh
+            # process); not on a thread of its own: dlt reads `sys.modules["pyarrow"]` as is
+            start()
         yield from _as_arrow(stream, spec, source_hints)
     else:
         yield from stream
@@ -169,7 +175,8 @@ def _fetch_function(spec: ResourceSpec, runtime: SourceRuntime, source_hints: Ma
     if default is None:
 
         def fetch() -> Iterator[Any]:
-            return _named(_to_dlt(runtime.register(spec.name, dict).stream(spec.name), spec, runtime, source_hints), spec.name)
+            run = runtime.register(spec.name, dict)
+            return _named(_to_dlt(run.stream(spec.name), spec, runtime, source_hints, run.start), spec.name)
 
         return fetch
 
