@@ -6,7 +6,7 @@
         -> {"pid": P}   a child runs sluice.run(...) into D/cp.duckdb (dlt state in D/pipelines) and
                         exits 0; it appends to D/events "pause <held pages> <time.time()>" at each
                         checkpoint's snapshot and "commit <time.time()>" when each slice is committed
-        optional: "where": "filesystem" or a PostgreSQL DSN (test_checkpoints.pipeline);
+        optional: "days" (windowed: windows of a day from 2024-01-01); "where": "filesystem" or a PostgreSQL DSN (test_checkpoints.pipeline);
                   "crash_at": [table, n]: SIGKILL between the n-th job of table's commit and its marker
     {"op": "wait", "pid": P} -> {"status": S}      {"op": "ping"} -> {"ok": true}     {"op": "quit"}
 """
@@ -57,7 +57,8 @@ def child(command: dict[str, Any]) -> int:
     driver._slice = noted_slice
     if "crash_at" in command:
         crash_at(*command["crash_at"])
-    config = getattr(shapes, command["shape"])(command["url"], command["disposition"])
+    sized = (command.get("days", 28),) if command["shape"] == "windowed" else ()
+    config = getattr(shapes, command["shape"])(command["url"], command["disposition"], *sized)
     where = command.get("where", "duckdb")
     try:
         sluice.run(shapes.pipeline(directory, where=where), sluice.rest_api_source(config), checkpoint_every=command["every"])
