@@ -117,3 +117,21 @@ def test_the_engine_fetches_while_pyarrow_is_imported(api, tmp_path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen == {"before": False, "at_start": False, "after": True, "rows": 35}
+
+
+def test_dlt_toml_configuration_applies(tmp_path) -> None:
+    from dlt.common.configuration.container import Container
+    from dlt.common.configuration.specs.pluggable_run_context import PluggableRunContext
+
+    (tmp_path / ".dlt").mkdir()
+    (tmp_path / ".dlt" / "config.toml").write_text("[destination.duckdb]\ncreate_indexes = true\n")
+    context = Container()[PluggableRunContext]
+    run_dir = context.context.run_dir
+    context.reload(str(tmp_path))
+    try:
+        file = tmp_path / "a.duckdb"
+        pipeline = dlt.pipeline("toml", destination=duckdb_destination(file), pipelines_dir=str(tmp_path / "p"), dataset_name="d")
+        pipeline.run([{"id": 1}], table_name="t", primary_key="id")
+    finally:
+        context.reload(run_dir)
+    assert _constraints(file)
