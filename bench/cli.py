@@ -1,4 +1,4 @@
-"""`python -m bench [--cases flat,fanout,cursor,seeds,small,ab,manifest,scale,ceiling] [--repeat N] [--quick] [--out FILE.md]`"""
+"""`python -m bench [--cases flat,fanout,cursor,seeds,small,ab,manifest,scale,ceiling,ratelimit] [--repeat N] [--quick] [--out FILE.md]`"""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
-from . import airbyte
+from . import airbyte, ratelimit
 from .cases import CONCURRENCY, FULL, QUICK, Case, Sizes, build_cases
 from .harness import CaseRunner, Options, Run, Work
 from .report import (
@@ -25,16 +26,18 @@ from .report import (
     targets,
 )
 
-GROUPS = ("flat", "scale", "fanout", "cursor", "seeds", "small", "ab", "manifest", "ceiling")  # the order they run in (scale needs flat's run)
+GROUPS = ("flat", "scale", "fanout", "cursor", "seeds", "small", "ab", "manifest", "ceiling", "ratelimit")  # the order they run in (scale needs flat's run)
+DEFAULT_GROUPS = GROUPS[:-1]  # ratelimit on request: its floors alone take minutes per way of saying no
 SCALE_RSS_LIMIT = 1.3
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--cases", default=",".join(GROUPS),
+    parser.add_argument("--cases", default=",".join(DEFAULT_GROUPS),
                         help="comma-separated groups: flat, fanout, cursor, seeds, small, ab (A/B against dlt's "
                              "defaults at equal size), manifest (a seed's Airbyte manifest run by sluice and, with "
-                             "--with-airbyte, by the CDK), scale, ceiling (the floor rows)")
+                             "--with-airbyte, by the CDK), scale, ceiling (the floor rows), ratelimit (token-bucket APIs at "
+                             "5-500 req/s; not in the default, ~15 min)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of sluice and the floor per case (default 3)")
     parser.add_argument("--dlt-repeat", type=int, default=0, help="runs of tuned dlt per case (default: --repeat)")
     parser.add_argument("--budget", type=float, default=540.0,
@@ -231,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{item.case.name} [{item.case.size}]: {engines}{extra}", file=sys.stderr)
         runs += runner.run(item, allowance)
     args.cuts = runner.cuts
+    args.limited = _rate_limited(args) if "ratelimit" in args.groups else []
     report = _report(args, runs, sizes, time.monotonic() - started)
     print(report)
     if args.out:
@@ -238,12 +242,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if any("MISMATCH" in line or "ERROR" in line for line in report.splitlines() if line.startswith("- **")) else 0
 
 
+def _rate_limited(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """bench.ratelimit's matrix (--quick: one small case); sluice's runs and dlt's as --engines allows."""
+    quick = ratelimit.matrix([100.0], ["bare"], seconds=0.3, least=20)
+    limits = quick if args.quick else ratelimit.matrix(ratelimit.RATES, ratelimit.SAYS)
+    engines = [e for e in ratelimit.ENGINES if e.split("-")[0] in args.engine_set]
+    print(f"rate-limited: {len(limits)} token buckets x {', '.join(engines)}", file=sys.stderr)
+    return ratelimit.run(limits, engines)
+
+
+def _limited_section(limited: list[dict[str, Any]]) -> list[str]:
+    if not limited:
+        return []
+    failed = [f"- **ERROR** rate-limited {r['says']} {r['rate']:g}/s {r['engine']}: {r['error']}" for r in limited if r["error"]]
+    return ["", "Rate-limited APIs (as `python -m bench.ratelimit` runs them):", "", ratelimit.table(limited), "",
+            ratelimit.note(limited), *failed]
+
+
 def _report(args: argparse.Namespace, runs: list[Run], sizes: Sizes, seconds: float) -> str:
     rows = rows_of(runs)
+    limited = getattr(args, "limited", [])
     command = "python -m bench " + " ".join(sys.argv[1:])
     parts = [f"## sluice benchmark ({'quick' if args.quick else 'full'}; {seconds:.0f} s)", "", f"`{command.strip()}`", "",
-             table(rows), "", *[f"- {n}" for n in notes(args, runs, sizes)], "",
+             table(rows), "", *[f"- {n}" for n in notes(args, runs, sizes)], *_limited_section(limited), "",
              "Targets (issues 6 and 13; the dlt-defaults target is judged at the same size, the extrapolation is a guide):", "",
-             *[f"- {t}" for t in targets(rows, args.reduced)], "", "Phases (median s):", "",
+             *[f"- {t}" for t in targets(rows, args.reduced) + ratelimit.targets(limited)], "", "Phases (median s):", "",
              *[f"- {p}" for p in phases(rows)]]
     return "\n".join(parts)
