@@ -94,7 +94,7 @@ def counts(path: Path) -> dict[str, int]:
 
 def best(pages: list[list[dict[str, Any]]], arrow: bool, repeat: int) -> dict[str, float]:
     times: dict[str, float] = {}
-    for attempt in range(repeat):
+    for _ in range(repeat):
         with tempfile.TemporaryDirectory() as tmp:
             name = "arrow" if arrow else "dicts_parquet"
             got = run(name, pages, arrow, Path(tmp))
