@@ -117,10 +117,14 @@ class DaskRun(Run):
         self.coordinator: Coordinator | None = None
         self.results: list[ShardResult] = []
 
-    def stream(self, name: str) -> Generator[list[Any], None, None]:
-        """The resource's staged files, once every shard is done (dlt's extraction waits for them)."""
+    def start(self) -> None:
+        """At dlt's first pull (in its extraction: `Shaping.plan` reads it), or first `start()`."""
         if not self.started:
             self.shaping = Shaping.plan(self.spec, self.options, self.source_hints, set(self._incremental_getters))
+        super().start()
+
+    def stream(self, name: str) -> Generator[list[Any], None, None]:
+        """The resource's staged files, once every shard is done (dlt's extraction waits for them)."""
         self.start()
         self.join()
         if self.error is not None:
