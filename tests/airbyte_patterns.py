@@ -654,6 +654,26 @@ GRANDCHILDREN = routed(routed(manifest(
     """)
 
 
+PRODUCT = routed(manifest(
+    stream("orgs", "/orgs", "orgs", """
+      {type: DefaultPaginator, page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: page},
+       pagination_strategy: {type: PageIncrement, page_size: 2, start_from_page: 1}}""")
+    + stream("org_admins", '"/orgs/{{ stream_partition.org }}/teams/{{ stream_partition.org }}-t0/members"', "members",
+             extra="""
+        transformations:
+          - {type: AddFields, fields: [{path: [region], value: "{{ stream_partition.region }}"}]}
+        """)
+), "org_admins", """
+    - type: ListPartitionRouter
+      cursor_field: region
+      values: [north, south]
+      request_option: {type: RequestOption, inject_into: request_parameter, field_name: region}
+    - type: SubstreamPartitionRouter
+      parent_stream_configs: [{type: ParentStreamConfig, stream: {$ref: "#/streams/0"}, parent_key: id, partition_field: org}]
+    """)
+PRODUCT["streams"][1]["primary_key"] = ["id", "region"]  # the same members under each region
+
+
 def independent(raw: dict[str, Any]) -> dict[str, Any]:
     """SUBSTREAMS with the child's `incremental_dependency` false (the CDK's default)."""
     copied = copy.deepcopy(raw)

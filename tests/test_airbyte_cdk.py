@@ -93,6 +93,13 @@ def test_list_partitions(cdk_bin, patterns, tmp_path):
     assert len(result.cdk.records["stores"]) == 5 + 5 + 4
 
 
+def test_a_product_of_a_list_and_a_parent_stream(cdk_bin, patterns, tmp_path):
+    """[ListPartitionRouter, SubstreamPartitionRouter]: every region with every org."""
+    result = assert_same(ap.PRODUCT, {"base": patterns.origin}, tmp_path)
+    assert len(result.cdk.records["org_admins"]) == 2 * 3 * 3
+    assert sum(n for path, n in patterns.hits.items() if path.endswith("-t0/members")) == 2 * 2 * 3  # each reader: 2 x 3
+
+
 def test_error_handler_actions_ignore_retry_and_rate_limited(cdk_bin, patterns, tmp_path):
     result = assert_same(ap.ERRORS, {"base": patterns.origin}, tmp_path)
     assert sorted(r["id"] for r in result.cdk.records["ignored"]) == [10, 11, 40, 41]

@@ -227,6 +227,33 @@ def test_list_partitions_write_one_table(api, tmp_path):
     assert {r.query["kind"] for r in api.log} == {"a", "b"}
 
 
+def test_a_product_of_two_lists_is_every_pair(api, tmp_path):
+    streams = """
+    - type: DeclarativeStream
+      name: kinds
+      primary_key: [id, kind, size]
+      retriever:
+        type: SimpleRetriever
+        requester: {$ref: "#/definitions/requester", path: /offset}
+        record_selector: {extractor: {field_path: [data]}}
+        partition_router:
+          - {type: ListPartitionRouter, cursor_field: kind, values: ["a", "b"],
+             request_option: {type: RequestOption, inject_into: request_parameter, field_name: kind}}
+          - {type: ListPartitionRouter, cursor_field: size, values: ["s", "m", "l"],
+             request_option: {type: RequestOption, inject_into: request_parameter, field_name: size}}
+        paginator:
+          type: DefaultPaginator
+          page_token_option: {type: RequestOption, inject_into: request_parameter, field_name: offset}
+          pagination_strategy: {type: OffsetIncrement, page_size: 10}
+      transformations:
+        - {type: AddFields, fields: [{path: [kind], value: "{{ stream_partition.kind }}"}, {path: [size], value: "{{ stream_partition.size }}"}]}
+    """
+    file = run(manifest_source(manifest(streams), {"base": api.origin}), tmp_path)
+    pairs = [(k, s) for k in "ab" for s in "sml"]
+    assert sorted(query(file, "select kind, size, count(*) from data.kinds group by 1, 2")) == sorted((k, s, 25) for k, s in pairs)
+    assert {(r.query["kind"], r.query["size"]) for r in api.log} == set(pairs)
+
+
 @pytest.mark.parametrize("authenticator", [
     "{type: BearerAuthenticator, api_token: \"{{ config['token'] }}\"}",
     "{type: ApiKeyAuthenticator, api_token: \"{{ config.token }}\", inject_into: {type: RequestOption, inject_into: request_parameter, field_name: key}}",

@@ -13,6 +13,7 @@ Issue at its manifest path, never dropped in silence.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -174,10 +175,12 @@ def _stream(stream: Mapping[str, Any], path: str, config: Mapping[str, Any],
         where.problem(at, f"{kind} is not supported")
     try:
         routers = _routers((stream.get("retriever") or {}).get("partition_router"), where)
-        if routers and routers[0].get("type") == "ListPartitionRouter":
-            resources = _list_copies(stream, routers[0], where)
+        lists = [r for r in routers if r.get("type") == "ListPartitionRouter"]
+        substreams = [r for r in routers if r.get("type") != "ListPartitionRouter"]
+        if lists:
+            resources = _list_copies(stream, lists, substreams, where, parents)
         else:
-            resources = [_resource(stream, where, routers, parents)]
+            resources = [_resource(stream, where, substreams, parents)]
     except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape the CDK's schema would refuse
         where.problem("", f"cannot be read: {type(exc).__name__}: {exc}")
         resources = []
@@ -379,9 +382,12 @@ def _routers(raw: Any, where: Where) -> list[Mapping[str, Any]]:
     known = [r for r in routers if r.get("type") in ("SubstreamPartitionRouter", "ListPartitionRouter")]
     if len(known) != len(routers):
         where.problem("retriever.partition_router", "only SubstreamPartitionRouter and ListPartitionRouter are supported")
-    if len(known) > 1 and not _grandparent(known):
-        where.problem("retriever.partition_router", "a cartesian product of partition routers is not supported")
-    return known[:2] if len(known) == 2 else known[:1]
+    # A product of lists (and of lists with one parent) is a copy per combination of values;
+    # two parents are a product only as [grandparent, parent].
+    substreams = [r for r in known if r.get("type") == "SubstreamPartitionRouter"]
+    if len(substreams) > 1 and not (len(substreams) == 2 and _grandparent(substreams)):
+        where.problem("retriever.partition_router", "a cartesian product of two parent streams is not supported")
+    return [r for r in known if r.get("type") == "ListPartitionRouter"] + substreams[:2]
 
 
 def _grandparent(routers: list[Mapping[str, Any]]) -> bool:
@@ -458,23 +464,29 @@ def _with_grandparent(routers: list[Mapping[str, Any]], where: Where, parents: d
     return found
 
 
-def _list_copies(stream: Mapping[str, Any], router: Mapping[str, Any], where: Where) -> list[dict[str, Any]]:
-    """A ListPartitionRouter: one resource per value (`<stream>_<i>`), each writing the
-    stream's table with its value in place of `stream_partition.<cursor_field>`."""
+def _list_copies(stream: Mapping[str, Any], lists: list[Mapping[str, Any]], substreams: list[Mapping[str, Any]],
+                 where: Where, parents: dict[str, tuple[Mapping[str, Any], list[str]]]) -> list[dict[str, Any]]:
+    """ListPartitionRouters: one resource per combination of their values (`<stream>_<i>`,
+    `<stream>_<i>_<j>` for two lists), each writing the stream's table with its values in
+    place of `stream_partition.<cursor_field>`; with a parent stream too, each copy is its child."""
     at = "retriever.partition_router"
-    values = where.static(router.get("values"), f"{at}.values")
-    values = values if isinstance(values, list) else [values]
-    field_name = str(where.static(router.get("cursor_field"), f"{at}.cursor_field"))
+    axes = [_list_values(router, where, at) for router in lists]
     copies = []
-    for i, value in enumerate(values):
-        where.constants = {field_name: value}
-        copy = _resource(stream, where, [], {})
-        copy.update(name=f"{copy['name']}_{i}", table_name=copy["name"])
-        option = router.get("request_option")
-        if isinstance(option, Mapping):
-            _inject(copy["endpoint"], option, value, where, f"{at}.request_option")
+    for combination in itertools.product(*[list(enumerate(values)) for _, values in axes]):
+        where.constants = {field_name: value for (field_name, _), (_, value) in zip(axes, combination, strict=True)}
+        copy = _resource(stream, where, substreams, parents)
+        suffix = "_".join(str(i) for i, _ in combination)
+        copy.update(name=f"{copy['name']}_{suffix}", table_name=copy["name"])
+        for router, (_, value) in zip(lists, combination, strict=True):
+            if isinstance(option := router.get("request_option"), Mapping):
+                _inject(copy["endpoint"], option, value, where, f"{at}.request_option")
         copies.append(copy)
     return copies
+
+
+def _list_values(router: Mapping[str, Any], where: Where, at: str) -> tuple[str, list[Any]]:
+    values = where.static(router.get("values"), f"{at}.values")
+    return str(where.static(router.get("cursor_field"), f"{at}.cursor_field")), values if isinstance(values, list) else [values]
 
 
 def _inject(endpoint: dict[str, Any], option: Mapping[str, Any], value: Any, where: Where, at: str) -> None:
