@@ -39,6 +39,7 @@ import yaml
 VENV = Path.home() / ".cache" / "sluice-bench" / "airbyte-venv"
 EXECUTABLE = "source-declarative-manifest"
 MANIFEST_VERSION = "6.0.0"
+CDK_VERSION = "7.39.1"  # the version tests/test_airbyte_cdk.py is proven against (.ci/run installs the same)
 CONCURRENCY = 8
 Spec = Callable[[str], dict[str, Any]]
 STARTUP = "start-up (an empty read, included in wall)"
@@ -64,7 +65,7 @@ def install() -> str:
     """A virtualenv with airbyte-cdk in ~/.cache/sluice-bench (its pins stay out of ours)."""
     if not (VENV / "bin" / "pip").exists():
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", "airbyte-cdk"], check=True)
+    subprocess.run([str(VENV / "bin" / "pip"), "install", "-q", f"airbyte-cdk=={CDK_VERSION}"], check=True)
     return str(VENV / "bin" / EXECUTABLE)
 
 

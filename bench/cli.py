@@ -54,7 +54,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="also write the report to this markdown file")
     parser.add_argument("--with-airbyte", action="store_true", help="add Airbyte's declarative CDK (if installed)")
     parser.add_argument("--airbyte-bin", help="path of source-declarative-manifest")
-    parser.add_argument("--install-airbyte", action="store_true", help=f"pip install airbyte-cdk into {airbyte.VENV}")
+    parser.add_argument("--install-airbyte", action="store_true", help=f"pip install airbyte-cdk into {airbyte.VENV} and stop")
     parser.add_argument("--scale", type=int, default=0,
                         help="records of the scale case (default 1,000,000; 10000000 for issue 13's 10M check)")
     parser.add_argument("--keep", action="store_true", help="keep each run's DuckDB file and pipeline folder")
@@ -201,8 +201,9 @@ def _scale(runs: list[Run], sizes: Sizes) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.install_airbyte:
+    if args.install_airbyte:  # set-up only: the bench itself is the next command (--with-airbyte)
         print(f"installed {airbyte.install()}", file=sys.stderr)
+        return 0
     if args.with_airbyte or args.airbyte_bin:
         args.airbyte_bin = airbyte.find_executable(args.airbyte_bin)
         if not args.airbyte_bin:
