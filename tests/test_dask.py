@@ -182,6 +182,29 @@ def test_a_resource_with_a_declared_total_is_cut_into_page_ranges(client: Any, b
     assert keys[0] == "flat" and len(keys) > 2 and all(k.startswith("flat[pages ") for k in keys[1:])
 
 
+def test_a_windowed_resource_is_cut_into_runs_of_windows(client: Any, tmp_path: Path) -> None:
+    """14 windows of 2 days, walked once by the coordinator: shards of consecutive windows
+    across the workers, each window's pages fetched once, the local run's tables."""
+    from test_windows import EventsAPI
+    from test_windows import config as windowed
+
+    api = EventsAPI()
+    app = web.Application()
+    app.router.add_get("/events", api.handle)
+    inc = {"initial_value": "2024-01-01T00:00:00Z", "end_value": "2024-01-29T00:00:00Z", "start_param": "since",
+           "end_param": "until", "window": "P2D"}
+    with Server(app) as server:
+        api.origin = server.url  # type: ignore[attr-defined]
+        local = dump(load(tmp_path, "local", windowed(api, dict(inc))))
+        requests = len(api.log)
+        source = rest_api_source(windowed(api, dict(inc)))
+        on_dask = load_source(tmp_path, "dask", source, DaskExecutor(client, staging=str(tmp_path / "staging")))
+    assert dump(on_dask) == local and len(local["events"]) == 100
+    assert len(api.log) == 2 * requests
+    keys = [result.key for result in source.sluice_runtime.runs[-1].results]
+    assert len(keys) > 2 and all(k.startswith("events[windows ") for k in keys)
+
+
 @pytest.mark.parametrize(("paginator", "total", "expected"), [
     ({"type": "page_number", "base_page": 1, "total_path": "total_pages"}, 14, [(2, 4), (4, 6), (6, 8), (8, 10), (10, 12), (12, 14), (14, 15)]),
     ({"type": "page_number", "base_page": 0, "total_path": "total_pages"}, 3, [(1, 2), (2, 3)]),

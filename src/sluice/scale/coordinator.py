@@ -27,7 +27,7 @@ import fsspec  # type: ignore[import-untyped]
 
 from ..checkpoint.driver import CheckpointResult
 from ..config.specs import SourceSpec
-from ..engine.run import RunOptions, _with_ancestors
+from ..engine.run import Engine, RunOptions, _with_ancestors
 from ..engine.stats import RunStats
 from ..errors import FatalError, HTTPStatusError
 from ..load.arrow import Extraction, TableHints
@@ -35,7 +35,7 @@ from ..load.runtime import Run
 from ..load.source import lands_as_arrow, table_hints
 from .budget import Budget
 from .replay import replay
-from .shards import Shard, ShardError, child_shards, range_shards, root_shards
+from .shards import Shard, ShardError, child_shards, range_shards, root_shards, window_shards
 from .worker import Job, ShardResult, run_shard
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ class Coordinator:
 
         self.shaping = shaping
         needed = _with_ancestors(self.spec, targets)
-        plan = root_shards(self.spec, needed, targets)
+        plan = [cut for shard in root_shards(self.spec, needed, targets) for cut in self._windowed(shard, targets)]
         futures = {self._submit(shard): shard for shard in plan}
         results: dict[str, ShardResult] = {}
         running = as_completed(list(futures))  # type: ignore[no-untyped-call]
@@ -210,6 +210,15 @@ class Coordinator:
         if self.executor.shard_size:
             return self.executor.shard_size
         return max(math.ceil(parents / (self._workers() * SHARDS_PER_WORKER)), 1)
+
+    def _windowed(self, shard: Shard, targets: set[str]) -> list[Shard]:
+        """A windowed top-level resource no child needs records of, cut into runs of windows."""
+        resource = self.spec.resource(shard.resource)
+        if shard.lists or resource.endpoint.incremental is None or resource.endpoint.incremental.window is None:
+            return [shard]
+        probe = Engine(self.spec, targets, None, incremental=self.incremental)  # type: ignore[arg-type]
+        windows = [(w.start, w.end) for w in probe._windows(resource, None) if w is not None]
+        return window_shards(shard, windows, self._workers() * SHARDS_PER_WORKER) or [shard]
 
     def _ranges(self, shard: Shard, result: ShardResult) -> list[Shard]:
         if not shard.head or result.total is None:

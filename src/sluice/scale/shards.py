@@ -5,7 +5,9 @@ A shard is a restartable unit of the engine, the same thing as a checkpoint's ch
 - a child resource for a range of its parent's records (a resume `Snapshot` of chains
   `child x parent record [x window]`), with its own descendants fetched inside the shard;
 - a range of pages of a top-level resource whose API declares a total (`pages.py`): its root
-  shard is then the head, the first page, whose total the coordinator cuts into ranges.
+  shard is then the head, the first page, whose total the coordinator cuts into ranges;
+- a run of consecutive windows of a windowed top-level resource (`incremental.window`) that no
+  child needs records of: the coordinator walks the windows once (one `now` for every shard).
 A parent is fetched once, by its root shard; its children are fetched once, by the child
 shards cut from the parent records that shard returned. Shards are planned in the order a
 single-machine run delivers pages, so importing them in plan order keeps that order.
@@ -40,6 +42,7 @@ class Shard:
     parents: tuple[Any, ...] = field(default=(), compare=False)  # a child shard's parent records
     head: bool = False  # the first page only: its declared total is cut into page ranges
     pages: tuple[int, int] | None = None  # a range of pages (or offsets) of a top-level resource
+    windows: tuple[tuple[Any, Any], ...] = ()  # (start, end) of each window of a window shard
 
 
 def root_shards(spec: SourceSpec, needed: set[str], targets: set[str]) -> list[Shard]:
@@ -56,6 +59,13 @@ def range_shards(spec: SourceSpec, head: Shard, total: int, count: int) -> list[
     """The pages after a head shard's, in `count` shards at most."""
     return [Shard(f"{head.resource}[pages {lo}:{hi}]", head.resource, head.stages, pages=(lo, hi))
             for lo, hi in ranges(spec.resource(head.resource), total, count)]
+
+
+def window_shards(shard: Shard, windows: Sequence[tuple[Any, Any]], count: int) -> list[Shard]:
+    """A windowed root shard as up to `count` runs of consecutive windows, in window order."""
+    size = max(-(-len(windows) // max(count, 1)), 1)
+    return [Shard(f"{shard.resource}[windows {lo}:{hi}]", shard.resource, shard.stages, windows=tuple(windows[lo:hi]))
+            for lo, hi in _ranges(len(windows), size)]
 
 
 def child_shards(spec: SourceSpec, shard: Shard, records: Sequence[Any], size: int, targets: set[str]) -> list[Shard]:

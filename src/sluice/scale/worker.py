@@ -108,8 +108,8 @@ async def _fetch(job: Job, sink: StagingSink) -> tuple[RunStats, dict[str, tuple
     pacer = job.budget.pacer() if job.budget is not None else None
     totals: list[int] = []
     spec = bounded(job.spec, shard.resource, shard.pages, totals) if shard.head or shard.pages else job.spec
-    engine = ShardEngine(spec, targets, sink, incremental=job.incremental, options=job.options, pacer=pacer,
-                         resume=_chains(job, targets, sink) if shard.parents else None)
+    resume = _chains(job, targets, sink) if shard.parents else _windows(job, targets, sink) if shard.windows else None
+    engine = ShardEngine(spec, targets, sink, incremental=job.incremental, options=job.options, pacer=pacer, resume=resume)
     try:
         return await engine.run(), engine.chains(), totals[0] if totals else None
     finally:
@@ -125,6 +125,12 @@ def _chains(job: Job, targets: set[str], sink: StagingSink) -> Snapshot:
     points = [ChainPoint(child.name, record, None if w is None else (w.start, w.end))
               for record in job.shard.parents for w in probe._windows(child, record)]
     return Snapshot(points, {}, probe.needed)
+
+
+def _windows(job: Job, targets: set[str], sink: StagingSink) -> Snapshot:
+    """A window shard as the engine restarts a checkpoint's windows: a chain per window."""
+    needed = Engine(job.spec, targets, sink, incremental=job.incremental).needed
+    return Snapshot([ChainPoint(job.shard.resource, None, window) for window in job.shard.windows], {}, needed)
 
 
 class StagingSink:
