@@ -272,6 +272,33 @@ def test_the_source_limits_hold_across_workers(client: Any, tmp_path: Path) -> N
     assert max(api.starts) - min(api.starts) >= (80 - 3) / 40 - 0.1  # the pace held over the whole run
 
 
+class RefusedOnce(Counting):
+    """`Counting`, whose 30th child request is refused once: 429 with `Retry-After: 1`."""
+
+    refused_at: float | None = None
+
+    async def children(self, request: web.Request) -> web.Response:
+        if len(self.starts) == 30 and self.refused_at is None:
+            self.refused_at = time.monotonic()
+            self.starts.append(self.refused_at)
+            return web.json_response({"error": "slow down"}, status=429, headers={"Retry-After": "1"})
+        return await super().children(request)
+
+
+def test_a_pause_the_api_asks_of_one_worker_holds_every_worker(client: Any, tmp_path: Path) -> None:
+    """What the API says is learned once for the source: a Retry-After answered to one shard's
+    request stops every shard on every worker (each learning alone, the others kept sending)."""
+    api = RefusedOnce(parents=150)
+    with Server(api.app()) as server:
+        config = fanout(server.url)
+        config["resources"] = config["resources"][:2]
+        load(tmp_path, "paused", config, DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=10))
+    assert api.refused_at is not None and len(api.starts) == 2 * 150 + 1
+    during = [t - api.refused_at for t in api.starts if api.refused_at + 0.2 < t < api.refused_at + 0.9]
+    assert during == []
+    assert max(api.starts) > api.refused_at + 1.0  # the run went on after the pause
+
+
 def test_a_shard_failing_for_good_fails_the_run_by_name_and_loads_nothing(client: Any, tmp_path: Path) -> None:
     faults = {"children": Fault(persistent_status=400)}
     with MockServer("bench", counts={"parents": 12, "children": 5, "flat": 10}, faults=faults) as server:

@@ -33,7 +33,7 @@ from ..errors import FatalError, HTTPStatusError
 from ..load.arrow import Extraction, TableHints
 from ..load.runtime import Run
 from ..load.source import lands_as_arrow, table_hints
-from .budget import Budget
+from .budget import Budget, SharedPace
 from .replay import replay
 from .shards import Shard, ShardError, child_shards, range_shards, root_shards, window_shards
 from .worker import Job, ShardResult, run_shard
@@ -157,7 +157,9 @@ class Coordinator:
         self.run_id = uuid.uuid4().hex[:12]
         self.staging = f"{(executor.staging or tempfile.mkdtemp(prefix='sluice-staging-')).rstrip('/')}/{self.run_id}"
         http = spec.http
-        self.budget = Budget(f"sluice-{self.run_id}", http.max_concurrency, http.rate_limit)
+        # The shared pace lives while this run holds its future (an actor on one worker).
+        self._pace = self.client.submit(SharedPace, actor=True, key=f"sluice-{self.run_id}-pace")
+        self.budget = Budget(f"sluice-{self.run_id}", http.max_concurrency, http.rate_limit, self._pace.result())
         self.shaping = Shaping({})
 
     def fetch(self, targets: set[str], shaping: Shaping) -> list[ShardResult]:
