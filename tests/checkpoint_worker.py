@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -30,6 +29,7 @@ from dlt.common.storages.load_package import PackageStorage
 sys.path.insert(0, os.path.dirname(__file__))
 
 import test_checkpoints as shapes  # noqa: E402
+from forkserver import serve  # noqa: E402
 
 import sluice  # noqa: E402
 from sluice.checkpoint import driver  # noqa: E402
@@ -82,28 +82,5 @@ def crash_at(table: str, nth: int) -> None:
     PackageStorage.save_pending_transition = save_or_die  # type: ignore[method-assign]
 
 
-def serve() -> None:
-    for line in sys.stdin:
-        command = json.loads(line)
-        if command["op"] == "quit":
-            return
-        if command["op"] == "ping":
-            answer: dict[str, Any] = {"ok": True}
-        elif command["op"] == "run":
-            sys.stdout.flush()
-            pid = os.fork()
-            if pid == 0:
-                sys.stdin.close()
-                code = child(command)
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-            answer = {"pid": pid}
-        else:
-            _, status = os.waitpid(command["pid"], 0)
-            answer = {"status": os.waitstatus_to_exitcode(status)}
-        print(json.dumps(answer), flush=True)
-
-
 if __name__ == "__main__":
-    serve()
+    serve(child)

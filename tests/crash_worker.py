@@ -10,15 +10,12 @@
     {"op": "ping"}            -> {"ok": true}   once dlt is imported
     {"op": "quit"}
 
-Forking keeps a run's start cheap (importing dlt takes seconds), so dozens of kill points fit
-in the time of a few cold starts. Nothing here runs a thread before a fork.
+The fork server itself (and why it forks) is `forkserver.py`.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 import traceback
 from typing import Any
 
@@ -27,6 +24,7 @@ import duckdb  # noqa: F401
 
 from sluice.configfile import LoadedConfig, load_config, with_base_url
 from sluice.engine.run import RunOptions
+from forkserver import serve  # the script's own directory is on sys.path
 from sluice.runner import Target, run
 
 CONNECTORS = os.path.join(os.path.dirname(__file__), "..", "src", "sluice", "connectors")
@@ -55,30 +53,5 @@ def child(command: dict[str, Any]) -> int:
     return 0
 
 
-def serve() -> None:
-    for line in sys.stdin:
-        command = json.loads(line)
-        if command["op"] == "quit":
-            return
-        if command["op"] == "ping":  # answered once the imports are done: runs are timed from here
-            print(json.dumps({"ok": True}), flush=True)
-            continue
-        if command["op"] == "run":
-            sys.stdout.flush()
-            pid = os.fork()
-            if pid == 0:
-                sys.stdin.close()
-                code = child(command)
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-            answer: dict[str, Any] = {"pid": pid}
-        else:
-            _, status = os.waitpid(command["pid"], 0)
-            code = os.waitstatus_to_exitcode(status)
-            answer = {"pid": command["pid"], "status": code}
-        print(json.dumps(answer), flush=True)
-
-
 if __name__ == "__main__":
-    serve()
+    serve(child)

@@ -12,10 +12,7 @@ import asyncio
 import json
 import os
 import random
-import select
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -29,6 +26,7 @@ import pytest
 from aiohttp import web
 from apis import Server
 from destinations import drop_schemas
+from forkserver import ForkServer
 from dlt.pipeline.exceptions import PipelineStepFailed
 from test_destinations import postgres_dsn  # noqa: F401  (the fixture)
 
@@ -406,32 +404,15 @@ CI = Size(items=400, parents=40, days=28, every={"flat": 60, "fan_out": 40, "win
 FULL = Size(items=20_000, parents=560, days=690, every={"flat": 2000, "fan_out": 430, "windowed": 410})
 
 
-class Forks:
+class Forks(ForkServer):
     def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent / "src")}
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).parent / "checkpoint_worker.py")],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-
-    def ask(self, timeout: float = 600.0, **command: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        assert ready, f"checkpoint worker did not answer {command['op']} in {timeout}s"
-        answer: dict[str, Any] = json.loads(self.proc.stdout.readline())
-        return answer
+        super().__init__("checkpoint_worker.py", timeout=600.0)
 
     def run(self, directory: Path, url: str, shape: str, disposition: str, size: Size) -> int:
         directory.mkdir(exist_ok=True)
         pid: int = self.ask(op="run", dir=str(directory), url=url, shape=shape, disposition=disposition,
                             every=size.every[shape], days=size.days)["pid"]
         return pid
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write('{"op": "quit"}\n')
-        self.proc.stdin.close()
-        self.proc.wait(10)
 
 
 def last_checkpoint(directory: Path) -> tuple[float, int] | None:

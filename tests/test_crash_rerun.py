@@ -18,11 +18,8 @@ package and stops there, without extracting (jobs already loaded are not loaded 
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -34,34 +31,17 @@ from typing import Any
 
 import duckdb
 import pytest
+from forkserver import ForkServer
 
-HERE = Path(__file__).parent
 KILL_POINTS = {"merge": 12, "append": 8}
 SEED = 20240607
 
 
-class Worker:
+class Worker(ForkServer):
     """A `crash_worker.py` process: forks pipeline runs on demand."""
 
     def __init__(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(HERE.parent / "src")}
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "crash_worker.py")], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, env=env)
-
-    def ask(self, timeout: float = 120.0, **command: Any) -> dict[str, Any]:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(json.dumps(command) + "\n")
-        self.proc.stdin.flush()
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        assert ready, f"crash worker did not answer {command['op']} in {timeout}s"
-        answer: dict[str, Any] = json.loads(self.proc.stdout.readline())
-        return answer
-
-    def close(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write('{"op": "quit"}\n')
-        self.proc.stdin.close()
-        self.proc.wait(10)
+        super().__init__("crash_worker.py", timeout=120.0)
 
 
 @pytest.fixture(scope="module")
