@@ -432,13 +432,14 @@ def _incremental(ep: Reader, params: dict[str, Any]) -> IncrementalSpec | None:
         sub.problem("last_value_func", f"expected 'max', 'min' or a callable, got {func!r}")
     if cursor is None:
         return None
+    window = _window(sub, func)
     return IncrementalSpec(
         cursor_path=cursor, initial_value=sub.raw.get("initial_value"), end_value=sub.raw.get("end_value"),
         start_param=start_param, end_param=sub.str("end_param"), last_value_func=func,
         lag=sub.number("lag", minimum=0), on_cursor_value_missing=missing or "raise",
         convert=convert if callable(convert) else None,
         range_start=sub.str("range_start"), range_end=sub.str("range_end"),
-        window=_window(sub, func), window_granularity=_granularity(sub), per_parent=_per_parent(sub),
+        window=window, window_granularity=_granularity(sub, window), per_parent=_per_parent(sub),
     )
 
 
@@ -466,14 +467,14 @@ def _step(sub: Reader, key: str, examples: str) -> Any:
     return step
 
 
-def _granularity(sub: Reader) -> Any:
-    """`window_granularity`: a step like `window`'s, and only beside one."""
+def _granularity(sub: Reader, window: Any) -> Any:
+    """`window_granularity`: a step of the same kind as the (parsed) `window`, and only beside one."""
     step = _step(sub, "window_granularity", "'PT1S' or 'P1D'")
     if step is None:
         return None
     if sub.raw.get("window") is None:
         sub.problem("window_granularity", "steps back the end of each window: it needs a window", "add a window, or remove window_granularity")
-    elif windows.is_duration(step) != windows.is_duration(windows.parse_step(sub.raw.get("window"))):
+    elif window is not None and windows.is_duration(step) != windows.is_duration(window):
         sub.problem("window_granularity", "must be a duration when window is one, and a number when window is a number")
     return step
 

@@ -78,9 +78,6 @@ class SharedPace:
     def pause(self, seconds: float) -> None:
         self.pacer.pause(seconds)
 
-    def rate(self) -> float | None:
-        return self.pacer.learned.rate
-
 
 class GlobalPacer(Pacer):
     """A worker's pacer: the shared pace's word (or, without it, its own learned rate and

@@ -20,7 +20,7 @@ from typing import Any
 from ..checkpoint.frontier import ChainPoint, Snapshot
 from ..config.specs import ResourceSpec, SourceSpec
 from ..engine.parents import ParentFeed
-from ..engine.run import Engine, RunOptions
+from ..engine.run import Engine, RunOptions, _with_ancestors
 from ..engine.stats import RunStats
 from ..errors import SluiceError
 from ..load.arrow import ArrowPageWriter, Extraction, TableHints
@@ -108,7 +108,7 @@ async def _fetch(job: Job, sink: StagingSink) -> tuple[RunStats, dict[str, tuple
     pacer = job.budget.pacer() if job.budget is not None else None
     totals: list[int] = []
     spec = bounded(job.spec, shard.resource, shard.pages, totals) if shard.head or shard.pages else job.spec
-    resume = _chains(job, targets, sink) if shard.parents else _windows(job, targets, sink) if shard.windows else None
+    resume = _chains(job, targets, sink) if shard.parents else _windows(job, targets) if shard.windows else None
     engine = ShardEngine(spec, targets, sink, incremental=job.incremental, options=job.options, pacer=pacer, resume=resume)
     try:
         return await engine.run(), engine.chains(), totals[0] if totals else None
@@ -127,10 +127,10 @@ def _chains(job: Job, targets: set[str], sink: StagingSink) -> Snapshot:
     return Snapshot(points, {}, probe.needed)
 
 
-def _windows(job: Job, targets: set[str], sink: StagingSink) -> Snapshot:
+def _windows(job: Job, targets: set[str]) -> Snapshot:
     """A window shard as the engine restarts a checkpoint's windows: a chain per window."""
-    needed = Engine(job.spec, targets, sink, incremental=job.incremental).needed
-    return Snapshot([ChainPoint(job.shard.resource, None, window) for window in job.shard.windows], {}, needed)
+    points = [ChainPoint(job.shard.resource, None, window) for window in job.shard.windows]
+    return Snapshot(points, {}, _with_ancestors(job.spec, targets))
 
 
 class StagingSink:
