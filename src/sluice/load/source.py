@@ -124,9 +124,9 @@ def _to_dlt(stream: Iterator[list[Any]], spec: ResourceSpec, runtime: SourceRunt
 
 
 def _as_arrow(stream: Iterator[list[Any]], spec: ResourceSpec, source_hints: Mapping[str, Any]) -> Iterator[Any]:
-    from .arrow import ArrowPageWriter, ArrowUnsupported, TableHints
+    from .arrow import ArrowPageWriter, ArrowUnsupported
 
-    writer: ArrowPageWriter | None = ArrowPageWriter(spec.hints.get("table_name", spec.name), _table_hints(spec, source_hints, TableHints))
+    writer: ArrowPageWriter | None = ArrowPageWriter(spec.hints.get("table_name", spec.name), table_hints(spec, source_hints))
     for records in stream:
         if isinstance(records, Ready):  # shaped on a Dask worker (the run decided as `lands_as_arrow`)
             yield from records.items
@@ -142,20 +142,17 @@ def _as_arrow(stream: Iterator[list[Any]], spec: ResourceSpec, source_hints: Map
 
 
 def table_hints(spec: ResourceSpec, source_hints: Mapping[str, Any]) -> Any:
-    """The `TableHints` an Arrow writer of the resource is given."""
-    from .arrow import TableHints
+    """The `TableHints` an Arrow writer of the resource is given (a local run's or a Dask worker's)."""
+    from .arrow import TableHints  # pyarrow is imported only where Arrow is used
 
-    return _table_hints(spec, source_hints, TableHints)
-
-
-def _table_hints(spec: ResourceSpec, source_hints: Mapping[str, Any], factory: Any) -> Any:
     hints = spec.hints
-    return factory(
+    columns = hints.get("columns")
+    return TableHints(
         write_disposition=hints.get("write_disposition", "append"),
         schema_contract=hints.get("schema_contract", source_hints.get("schema_contract")),
         primary_key=_columns(hints.get("primary_key")), merge_key=_columns(hints.get("merge_key")),
         max_table_nesting=hints.get("max_table_nesting", source_hints.get("max_table_nesting")),
-        columns=hints.get("columns") if isinstance(hints.get("columns"), Mapping) else {},
+        columns=columns if isinstance(columns, Mapping) else {},
         root_key=bool(source_hints.get("root_key")),
     )
 
