@@ -135,3 +135,60 @@ def test_dlt_toml_configuration_applies(tmp_path) -> None:
     finally:
         context.reload(run_dir)
     assert _constraints(file)
+
+
+def _default_order(file: Any) -> str:
+    with duckdb.connect(str(file)) as con:
+        return str(con.execute("select current_setting('default_order')").fetchall()[0][0])
+
+
+def test_a_held_database_outlives_dlts_connections(tmp_path) -> None:
+    # dlt opens and closes its own connections: with the database held, each one attaches to the
+    # same instance (a global setting survives), instead of reading the file back from disk
+    from sluice.load.destination import database_held_open
+
+    file = tmp_path / "a.duckdb"
+    pipeline = dlt.pipeline("held", destination=duckdb_destination(file), pipelines_dir=str(tmp_path / "p"), dataset_name="d")
+    with database_held_open(pipeline):
+        with duckdb.connect(str(file)) as con:
+            con.execute("set global default_order = 'DESC'")
+        assert _default_order(file) == "DESC"
+    assert _default_order(file) == "ASCENDING"  # released: the next connection opens it afresh
+
+
+def test_nothing_is_held_for_a_connection_of_the_users_own(tmp_path) -> None:
+    from sluice.load.destination import database_held_open
+
+    with duckdb.connect(str(tmp_path / "own.duckdb")) as own:
+        pipeline = dlt.pipeline("own", destination=dlt.destinations.duckdb(own), pipelines_dir=str(tmp_path / "p"), dataset_name="d")
+        with database_held_open(pipeline):
+            pipeline.run([{"a": 1}], table_name="t")
+        assert own.execute("select count(*) from d.t").fetchall() == [(1,)]
+    filesystem = dlt.pipeline("files", destination=dlt.destinations.filesystem(str(tmp_path / "fs")), pipelines_dir=str(tmp_path / "p"))
+    with database_held_open(filesystem):
+        filesystem.run([{"a": 1}], table_name="t")
+
+
+def test_a_checkpointed_run_holds_its_database_until_it_ends(api: Any, tmp_path) -> None:
+    import sluice
+
+    file = tmp_path / "run.duckdb"
+    held: list[bool] = []
+
+    def probe(record: dict[str, Any]) -> dict[str, Any]:
+        try:  # a read-only connection is refused while this process holds the file read-write
+            duckdb.connect(str(file), read_only=True).close()
+            held.append(False)
+        except duckdb.ConnectionException:
+            held.append(True)
+        return record
+
+    api.count = 30
+    config = {"client": {"base_url": api.origin}, "resources": [
+        {"name": "items", "processing_steps": [{"map": probe}],
+         "endpoint": {"path": "offset", "paginator": {"type": "offset", "limit": 10}}}]}
+    pipeline = dlt.pipeline("held_run", destination=duckdb_destination(file), pipelines_dir=str(tmp_path / "p"), dataset_name="d")
+    result = sluice.run(pipeline, sluice.rest_api_source(config), checkpoint_every=10)
+    assert result.slices >= 2 and held and all(held)
+    with duckdb.connect(str(file), read_only=True) as con:  # released when the run ended
+        assert con.execute("select count(*) from d.items").fetchall() == [(30,)]

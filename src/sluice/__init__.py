@@ -59,14 +59,17 @@ def run(pipeline: Any, source: Any, *, checkpoint_every: int = 50_000, checkpoin
 
     `executor`: a `distributed.Client` (or a `sluice.scale.DaskExecutor`) fetches the source
     on that Dask cluster and loads it in one load (see docs/scale-out.md; no checkpoints)."""
-    if executor is not None:
-        from .scale import run_on_dask
+    from .load.destination import database_held_open
 
-        return run_on_dask(pipeline, source, executor)
-    from .checkpoint.driver import run as run_checkpointed
+    with database_held_open(pipeline):
+        if executor is not None:
+            from .scale import run_on_dask
 
-    return run_checkpointed(pipeline, source, checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds,
-                            fresh=fresh, on_resume=on_resume)
+            return run_on_dask(pipeline, source, executor)
+        from .checkpoint.driver import run as run_checkpointed
+
+        return run_checkpointed(pipeline, source, checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds,
+                                fresh=fresh, on_resume=on_resume)
 
 
 def validate(config: Any) -> SourceSpec:

@@ -80,6 +80,8 @@ def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None,
     committed in slices and resumes from the pipeline's last checkpoint."""
     import dlt
 
+    from .load.destination import database_held_open
+
     source = build(loaded, options or RunOptions())
     if target.resources:
         _select(source, target.resources)
@@ -92,7 +94,7 @@ def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None,
     )
     started = time.monotonic()
     try:
-        with watch(source) if watch else nullcontext():
+        with watch(source) if watch else nullcontext(), database_held_open(pipeline):
             info, rows = _load(pipeline, source, checkpoints)
     except BaseException as exc:
         if (signum := interruption(exc)) is not None:

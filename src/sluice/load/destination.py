@@ -1,4 +1,5 @@
-"""`sluice run`'s DuckDB destination factory: dlt's duckdb, minus configuration it never uses.
+"""DuckDB as sluice runs load into it: `sluice run`'s destination factory (dlt's duckdb, minus
+configuration it never uses), and the database held open for a whole run (`database_held_open`).
 
 dlt asks a destination for its capabilities ~25 times per `pipeline.run` (activation, each
 step, each job client). With no configuration given, `Destination.capabilities` resolves a
@@ -12,6 +13,8 @@ still resolved by dlt, from the providers as they are at that moment.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from dlt.common.destination.reference import Destination, DestinationReference
@@ -39,3 +42,39 @@ class RunDuckDb(duckdb):
             # any configuration gives the same adjustment: an empty one is resolved from nothing
             config = self.spec()
         return super().capabilities(config, naming)
+
+
+@contextmanager
+def database_held_open(pipeline: Any) -> Iterator[None]:
+    """Keeps a DuckDB destination's database open in this process for a run.
+
+    dlt opens and closes its own connection to a DuckDB file at least twice per load (state
+    sync, load); the last one to close makes DuckDB checkpoint its WAL and drop the database,
+    and the next one reads it all back: ~50 ms of each `pipeline.run` (measured: 0.12 -> 0.07 s
+    for a one-row load), paid again by every checkpoint's slice. One more connection held for
+    the run keeps the database instance alive, so dlt's connections attach to it; they are
+    still dlt's, opened and closed as dlt does. Anything but a DuckDB file: nothing held."""
+    path = _duckdb_file(pipeline)
+    if path is None:
+        yield
+        return
+    import duckdb
+
+    keeper = duckdb.connect(path, read_only=False)
+    try:
+        yield
+    finally:
+        keeper.close()
+
+
+def _duckdb_file(pipeline: Any) -> str | None:
+    destination = getattr(pipeline, "destination", None)
+    if destination is None or not destination.destination_type.endswith(".duckdb"):
+        return None
+    credentials = pipeline.destination_client().config.credentials
+    if credentials.external_conn() is not None:
+        return None  # the user's own connection: theirs to keep
+    if credentials.read_only or "custom_user_agent" in (credentials.global_config or {}):
+        return None  # dlt connects with a configuration the keeper's would not match (DuckDB refuses)
+    path = credentials._conn_str()
+    return path if isinstance(path, str) and path != ":memory:" else None
