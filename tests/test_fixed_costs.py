@@ -183,12 +183,12 @@ def test_a_checkpointed_run_holds_its_database_until_it_ends(api: Any, tmp_path)
             held.append(True)
         return record
 
-    api.count = 30
+    api.count = 300
     config = {"client": {"base_url": api.origin}, "resources": [
         {"name": "items", "processing_steps": [{"map": probe}],
          "endpoint": {"path": "offset", "paginator": {"type": "offset", "limit": 10}}}]}
     pipeline = dlt.pipeline("held_run", destination=duckdb_destination(file), pipelines_dir=str(tmp_path / "p"), dataset_name="d")
-    result = sluice.run(pipeline, sluice.rest_api_source(config), checkpoint_every=10)
+    result = sluice.run(pipeline, sluice.rest_api_source(config), checkpoint_every=50)
     assert result.slices >= 2 and held and all(held)
     with duckdb.connect(str(file), read_only=True) as con:  # released when the run ended
-        assert con.execute("select count(*) from d.items").fetchall() == [(30,)]
+        assert con.execute("select count(*) from d.items").fetchall() == [(300,)]
