@@ -3,6 +3,7 @@ LocalCluster of 1, 2 and 4 worker processes (issue 11).
 
     python -m bench.scale                          # fan-out 2,000 parents at 50 ms, flat 100k at 0 ms
     python -m bench.scale --parents 10000 --flat 1000000 --workers 1,2,4
+    python -m bench.scale --pacer 2000            # per-request cost of the global budget alone
 
 Each run: a fresh DuckDB file, wall time from building the source to the end of the load (the
 cluster is started before the clock, as an existing cluster would be), rows read back. The mock
@@ -13,6 +14,7 @@ on 2 cores it competes with the workers, as any single-machine measurement does.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import tempfile
 import time
 from pathlib import Path
@@ -61,12 +63,58 @@ def case(name: str, config: dict[str, Any], workers: list[int], tmp: Path) -> No
         print(f"| {name} | dask x{n} | {took:.2f} | {got:,}{'' if got == rows else ' MISMATCH'} | {seconds / took:.2f}x |", flush=True)
 
 
+async def _cycles(pacer: Any, n: int, lanes: int) -> None:
+    """`n` requests' worth of pacer calls (acquire, release, accepted), `lanes` at once."""
+    async def lane(count: int) -> None:
+        for _ in range(count):
+            sent_at = await pacer.acquire()
+            pacer.release()
+            pacer.accepted(sent_at)
+
+    await asyncio.gather(*(lane(n // lanes) for _ in range(lanes)))
+    await pacer.close()
+
+
+def _on_worker(budget: Any, n: int, lanes: int) -> float:
+    """Seconds per request of the global budget's calls, in a worker as a shard makes them."""
+    started = time.perf_counter()
+    asyncio.run(_cycles(budget.pacer(), n, lanes))
+    return (time.perf_counter() - started) / n
+
+
+def pacer_cost(n: int) -> None:
+    """The global budget's cost per request on a 1-worker LocalCluster: semaphore leases alone
+    (no shared pace) and with the shared pace, 1 and 8 requests at once."""
+    from distributed import Client, LocalCluster
+
+    from sluice.http.pacing import SLOW_START_FOR
+    from sluice.scale.budget import Budget
+    from sluice.scale.pace import SharedPace
+
+    print("| budget | at once | ms per request | started by asking / calm |\n|---|---|---|---|")
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        for lanes in (1, 8):
+            for label, shared in (("leases only", False), ("leases + shared pace", True)):
+                pace = client.submit(SharedPace, actor=True, pure=False).result() if shared else None
+                budget = Budget(f"bench-{label[:6]}-{lanes}", 8, None, pace)
+                client.submit(_on_worker, budget, 50, lanes, pure=False).result()  # warm up
+                time.sleep(SLOW_START_FOR)  # the shared pace's slow start is over: its steady state
+                seconds = client.submit(_on_worker, budget, n, lanes, pure=False).result()
+                counts = "{} / {}".format(*pace.counts().result()) if shared else ""
+                print(f"| {label} | {lanes} | {seconds * 1000:.3f} | {counts} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.scale")
     parser.add_argument("--parents", type=int, default=2000)
     parser.add_argument("--flat", type=int, default=100_000)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--pacer", type=int, default=0, help="measure the global budget's cost per request over N requests, and stop")
     args = parser.parse_args()
+    if args.pacer:
+        pacer_cost(args.pacer)
+        return
     workers = [int(w) for w in args.workers.split(",")]
     print("| case | executor | seconds | rows | speed-up |\n|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:

@@ -273,30 +273,49 @@ def test_the_source_limits_hold_across_workers(client: Any, tmp_path: Path) -> N
 
 
 class RefusedOnce(Counting):
-    """`Counting`, whose 30th child request is refused once: 429 with `Retry-After: 1`."""
+    """`Counting`, whose `at`-th child request is refused once: 429 with `Retry-After: 1`."""
 
     refused_at: float | None = None
 
+    def __init__(self, parents: int, at: int) -> None:
+        super().__init__(parents)
+        self.at = at
+
     async def children(self, request: web.Request) -> web.Response:
-        if len(self.starts) == 30 and self.refused_at is None:
+        if len(self.starts) == self.at and self.refused_at is None:
             self.refused_at = time.monotonic()
             self.starts.append(self.refused_at)
             return web.json_response({"error": "slow down"}, status=429, headers={"Retry-After": "1"})
         return await super().children(request)
 
 
-def test_a_pause_the_api_asks_of_one_worker_holds_every_worker(client: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("at", [30, 200])
+def test_a_pause_the_api_asks_of_one_worker_holds_every_worker(client: Any, tmp_path: Path, at: int) -> None:
     """What the API says is learned once for the source: a Retry-After answered to one shard's
-    request stops every shard on every worker (each learning alone, the others kept sending)."""
-    api = RefusedOnce(parents=150)
+    request stops every shard on every worker (each learning alone, the others kept sending).
+    At the 30th child request the source is still in its slow start (every request asks the
+    shared pace); at the 200th it is calm (requests start at once, told in batches), and the
+    other shards stop within `STALE` seconds of the pause."""
+    from sluice.scale.pace import STALE
+
+    api = RefusedOnce(parents=150, at=at)
     with Server(api.app()) as server:
         config = fanout(server.url)
         config["resources"] = config["resources"][:2]
-        load(tmp_path, "paused", config, DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=10))
+        source = rest_api_source(config)
+        load_source(tmp_path, "paused", source, DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=10))
     assert api.refused_at is not None and len(api.starts) == 2 * 150 + 1
+    assert STALE <= 0.15  # the bound this test holds the other shards to (with 50 ms for the news to reach the actor)
     during = [t - api.refused_at for t in api.starts if api.refused_at + 0.2 < t < api.refused_at + 0.9]
     assert during == []
     assert max(api.starts) > api.refused_at + 1.0  # the run went on after the pause
+    coordinator = source.sluice_runtime.runs[-1].coordinator
+    asked, calm = coordinator.budget.pace.counts().result()
+    assert asked + calm == 4 + 2 * 150 + 1  # every request (4 pages of parents) started once
+    if at == 200:
+        assert calm >= 20  # calm before the pause (the slow start ends 0.5 s in; after the pause, never calm)
+    after = [t for t in api.starts if t > api.refused_at + 0.9]
+    assert asked >= len(after) > 0  # after the pause every request asks: a learned rate paces from there
 
 
 def test_a_shard_failing_for_good_fails_the_run_by_name_and_loads_nothing(client: Any, tmp_path: Path) -> None:

@@ -4,22 +4,25 @@ Per-worker fractions of `max_concurrency` and `rate_limit` are not enough: shard
 unevenly, and a worker left alone would run at its fraction while the API could take more,
 or workers would add up past the API's limit. The budget lives on the Dask scheduler, as
 two `distributed.Semaphore`s every worker's pacer takes a lease of before each request:
-- `concurrency`: `max_concurrency` leases, each held for one exchange;
+- `concurrency`: `max_concurrency` leases, each held while a request of the shard is under
+  way. A shard keeps a lease between its requests (`Leases`) and returns it to the scheduler
+  once it has lain unused `LINGER` seconds, or when the shard ends: a busy shard pays the
+  scheduler's round trip once per lease, not once per request, and never holds more leases
+  than it had requests in flight at once, so the cluster never exceeds `max_concurrency`;
 - `rate` (with a `rate_limit`): `burst` leases, each held `burst / requests_per_second`
   seconds after its request started, so no window of that length ever starts more than
   `burst` requests anywhere in the cluster (at most `requests_per_second` on average).
 The scheduler outlives workers: a dead worker's leases come back after the lease timeout.
-- `pace` (`SharedPace`, a Dask actor): what the API says, learned once for the whole source: a
-  refusal's cut of the learned rate, a `Retry-After` pause, a budget from rate-limit headers,
-  the slow start. Every worker asks it before each request (one round trip) and tells it each
-  answer, so a 429 seen by one worker slows every worker, as it slows every chain locally. If
-  the actor's worker dies, the workers fall back to learning on their own (logged).
+What the API says is learned once for the whole source by a `SharedPace` (a Dask actor,
+`pace.py`): each shard asks it before each request while it has something to say, and starts
+at once (telling it afterwards, in batches) while it has not. If the actor's worker dies, the
+workers fall back to learning on their own (logged).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,9 +31,9 @@ from typing import Any
 from ..config.specs import RateLimitSpec
 from ..http.headers import Budget as Said
 from ..http.pacing import Pacer
+from .pace import Gone, PaceLink
 
-log = logging.getLogger("sluice")
-ASK_TIMEOUT = 5.0  # seconds: an actor call takes milliseconds; one to a dead worker never returns
+LINGER = 0.03  # seconds a shard keeps a concurrency lease no request of its own uses
 _GONE: set[str] = set()  # budgets whose shared pace this worker process found gone
 
 
@@ -47,36 +50,37 @@ class Budget:
         return GlobalPacer(budget=self)
 
 
-class SharedPace:
-    """The source's learned pace on one worker of the cluster (a Dask actor: its methods run
-    one at a time), a `Pacer` whose clock every stamp it hands out and takes back is read on."""
+class Leases:
+    """A shard's leases of the scheduler's `concurrency` semaphore, kept between its requests.
+    Runs on the shard's event loop; the semaphore's blocking calls go to `pool`."""
 
-    def __init__(self) -> None:
-        self.pacer = Pacer()
+    def __init__(self, semaphore: Any, pool: ThreadPoolExecutor) -> None:
+        self.semaphore = semaphore
+        self.pool = pool
+        self.free: list[float] = []  # held and unused since (the newest last: taken first, so the oldest age out)
+        self.taken = 0  # leases asked of the scheduler
 
-    def try_start(self) -> tuple[float, float | None, float]:
-        """(seconds to wait, None) or (0, the start's stamp), and the learned spacing."""
-        now = self.pacer.clock()
-        delay = self.pacer._delay(now)
-        if delay > 0:
-            return delay, None, self.pacer.spacing
-        self.pacer._start(now)
-        return 0.0, now, self.pacer.spacing
+    async def take(self) -> None:
+        if self.free:
+            self.free.pop()
+            return
+        await asyncio.get_running_loop().run_in_executor(self.pool, self.semaphore.acquire)
+        self.taken += 1
 
-    def release(self) -> None:
-        self.pacer.release()
+    def give(self) -> None:
+        self.free.append(time.monotonic())
+        asyncio.get_running_loop().call_later(LINGER, self._return_idle)
 
-    def accepted(self, sent_at: float) -> None:
-        self.pacer.accepted(sent_at)
+    def _return_idle(self) -> None:
+        idle_since = time.monotonic() - LINGER + 1e-3  # a timer may fire a hair early
+        while self.free and self.free[0] <= idle_since:
+            self.free.pop(0)
+            self.pool.submit(self.semaphore.release)
 
-    def refused(self, sent_at: float, wait: float | None) -> None:
-        self.pacer.refused(sent_at, wait)
-
-    def budget(self, said: Said, sent_at: float) -> None:
-        self.pacer.budget(said, sent_at)
-
-    def pause(self, seconds: float) -> None:
-        self.pacer.pause(seconds)
+    def close(self) -> None:
+        for _ in self.free:
+            self.pool.submit(self.semaphore.release)
+        self.free = []
 
 
 class GlobalPacer(Pacer):
@@ -90,38 +94,38 @@ class GlobalPacer(Pacer):
 
         self.shared = budget
         self._pool = ThreadPoolExecutor(max_workers=budget.concurrency + 2, thread_name_prefix="sluice-budget")
-        self._leases = Semaphore(max_leases=budget.concurrency, name=f"{budget.name}-concurrency")  # type: ignore[no-untyped-call]
+        self._leases = Leases(Semaphore(max_leases=budget.concurrency, name=f"{budget.name}-concurrency"), self._pool)  # type: ignore[no-untyped-call]
         rate = budget.rate
         self._tokens = Semaphore(max_leases=rate.burst, name=f"{budget.name}-rate") if rate else None  # type: ignore[no-untyped-call]
         self._hold = rate.burst / rate.requests_per_second if rate else 0.0
-        self._pace = budget.pace if budget.name not in _GONE else None
-        self._spacing = 0.0
+        self._link = PaceLink(budget.pace, self._pool) if budget.pace is not None and budget.name not in _GONE else None
 
     async def acquire(self) -> float:
-        stamp = await self._shared_start() if self._pace is not None else None
+        stamp = await self._shared_start() if self._link is not None else None
         if stamp is None:
             stamp = await super().acquire()
-        await self._blocking(self._leases.acquire)
+        await self._leases.take()
         if self._tokens is not None:
             await self._blocking(self._tokens.acquire)
             asyncio.get_running_loop().call_later(self._hold, self._pool.submit, self._tokens.release)
         return stamp
 
     async def _shared_start(self) -> float | None:
-        """The actor's start stamp, after the waits it asks for; None once it is gone."""
+        """The shared pace's start stamp, after the waits it asks for (and a pause this shard
+        heard itself, which the actor may not have yet); None once it is gone."""
         waited = False
         try:
-            while self._pace is not None:
-                try:
-                    delay, stamp, self._spacing = await self._ask(self._pace.try_start)
-                except Exception as exc:  # noqa: BLE001 - its worker died: learn alone from here
-                    log.warning("the shared rate limit is gone (%s): each worker learns the API's rate alone",
-                                type(exc).__name__)
-                    _GONE.add(self.shared.name)
-                    self._pace = None
-                    return None
-                if stamp is not None:
-                    return float(stamp)
+            while self._link is not None:
+                delay = self.paused_until - self.clock()
+                if delay <= 0:
+                    try:
+                        delay, stamp = await self._link.start()
+                    except Gone:
+                        _GONE.add(self.shared.name)
+                        self._link = None
+                        return None
+                    if stamp is not None:
+                        return stamp
                 if not waited:
                     waited = True
                     self.waits.begin()
@@ -131,46 +135,49 @@ class GlobalPacer(Pacer):
             if waited:
                 self.waits.end()
 
-    async def _ask(self, method: Callable[..., Any], *args: Any) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: method(*args).result(timeout=ASK_TIMEOUT))
-
-    def _tell(self, name: str, *args: Any) -> bool:
+    def _tell(self, event: tuple[Any, ...], said: bool = False) -> bool:
         """Send an answer's word to the actor (not awaited); False without one."""
-        pace = self._pace
-        if pace is None:
+        link = self._link
+        if link is None or link.gone:
             return False
-        self._pool.submit(lambda: getattr(pace, name)(*args).result(timeout=ASK_TIMEOUT))
+        link.tell(event, said)
         return True
 
     @property
     def spacing(self) -> float:
-        return self._spacing if self._pace is not None else super().spacing
+        return self._link.spacing if self._link is not None else super().spacing
 
     def release(self) -> None:
-        if not self._tell("release"):
+        if not self._tell(("release",)):
             super().release()
-        self._pool.submit(self._leases.release)
+        self._leases.give()
 
     def accepted(self, sent_at: float) -> None:
-        if not self._tell("accepted", sent_at):
+        if not self._tell(("accepted", sent_at)):
             super().accepted(sent_at)
 
     def refused(self, sent_at: float, wait: float | None = None) -> None:
-        if not self._tell("refused", sent_at, wait):
+        if wait is not None:
+            super().pause(wait)  # this shard holds at once, whatever the actor's word in hand
+        if not self._tell(("refused", sent_at, wait), said=True):
             super().refused(sent_at, wait)
 
     def budget(self, said: Said, sent_at: float) -> None:
-        if not self._tell("budget", said, sent_at):
+        if not self._tell(("budget", said, sent_at), said=True):
             super().budget(said, sent_at)
 
     def pause(self, seconds: float) -> None:
-        if not self._tell("pause", seconds):
-            super().pause(seconds)
+        super().pause(seconds)
+        self._tell(("pause", seconds), said=True)
 
     async def _blocking(self, call: Callable[[], Any]) -> None:
         await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     async def close(self) -> None:
-        """Return every lease: the rate's after their hold, so the next shard keeps the pace."""
+        """Return every lease (the rate's after their hold, so the next shard keeps the pace)
+        and tell the shared pace what is left."""
+        if self._link is not None:
+            await self._link.close()
+        self._leases.close()
         await asyncio.sleep(self._hold + 0.05 if self._tokens is not None else 0.0)
         self._pool.shutdown(wait=True)

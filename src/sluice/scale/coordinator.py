@@ -33,7 +33,8 @@ from ..errors import FatalError, HTTPStatusError
 from ..load.arrow import Extraction, TableHints
 from ..load.runtime import Run
 from ..load.source import lands_as_arrow, table_hints
-from .budget import Budget, SharedPace
+from .budget import Budget
+from .pace import SharedPace
 from .replay import replay
 from .shards import Shard, ShardError, child_shards, range_shards, root_shards, window_shards
 from .worker import Job, ShardResult, run_shard
