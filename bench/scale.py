@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -40,6 +41,7 @@ def _rows(file: Path) -> int:
 
 
 def _once(config: dict[str, Any], executor: Any, tmp: Path, tag: str) -> tuple[float, int]:
+    tag = re.sub(r"\W+", "_", tag)  # a pipeline's name is a Python identifier
     file = tmp / f"{tag}.duckdb"
     pipeline = dlt.pipeline(f"scale_{tag}", destination=dlt.destinations.duckdb(str(file)), dataset_name="data",
                             pipelines_dir=str(tmp / f"p_{tag}"))

@@ -365,6 +365,39 @@ def test_incremental_cursors_are_aggregated_across_shards_into_one_state(client:
     assert dump(tmp_path / "inc_dask.duckdb") == dump(tmp_path / "inc_local.duckdb")
 
 
+def test_per_parent_cursors_on_dask_are_the_local_runs(client: Any, tmp_path: Path) -> None:
+    """Two runs, parents changing between them: on Dask (a shard per parent) each parent's
+    children are asked from that parent's own cursor, as locally; the same tables and the same
+    per-parent state, committed once per run."""
+    from test_per_parent import ShopAPI, day
+    from test_per_parent import config as shop
+
+    runs = {}
+    for tag, executor in (("local", None), ("dask", DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=1))):
+        api = ShopAPI()
+        app = web.Application()
+        app.router.add_get("/users", api.users)
+        app.router.add_get("/users/{id}/orders", api.user_orders)
+        pipeline = dlt.pipeline(f"dask_pp_{tag}", destination=dlt.destinations.duckdb(str(tmp_path / f"pp_{tag}.duckdb")),
+                                dataset_name="data", pipelines_dir=str(tmp_path / f"pipes_pp_{tag}"))
+        with Server(app) as server:
+            api.origin = server.url  # type: ignore[attr-defined]
+            first = rest_api_source(shop(api, per_parent=True))
+            pipeline.run(first) if executor is None else sluice.run(pipeline, first, executor=executor)
+            api.change()
+            api.log.clear()
+            second = rest_api_source(shop(api, per_parent=True))
+            pipeline.run(second) if executor is None else sluice.run(pipeline, second, executor=executor)
+        state = pipeline.state["sources"]["rest_api"]["resources"]["orders"]["per_parent"]
+        runs[tag] = (sorted(api.log), dump(tmp_path / f"pp_{tag}.duckdb"), state, loads(tmp_path / f"pp_{tag}.duckdb"))
+        if executor is not None:
+            assert len([r for r in second.sluice_runtime.runs[-1].results if r.key.startswith("orders[")]) == 4
+    assert runs["dask"] == runs["local"]
+    assert runs["dask"][0] == [(1, day(2)), (2, day(6)), (3, day(3)), (4, day(1))]  # each parent from its own cursor
+    assert len(runs["dask"][1]["orders"]) == len(api.all_orders())  # new children only, none twice
+    assert runs["dask"][3] == 2
+
+
 SEED_COUNTS = {  # small, but every resource and every child resource gets rows
     "ticketing": {"events": 12, "tags": 4},
     "tickets": {"tickets": 250},  # 3 pages of 100, offsets and a declared total: a head and page ranges

@@ -29,11 +29,13 @@ from ..checkpoint.driver import CheckpointResult
 from ..config.specs import SourceSpec
 from ..engine.run import Engine, RunOptions, _with_ancestors
 from ..engine.stats import RunStats
-from ..errors import FatalError, HTTPStatusError
+from ..errors import HTTPStatusError
 from ..load.arrow import Extraction, TableHints
 from ..load.runtime import Run
 from ..load.source import lands_as_arrow, table_hints
 from .budget import Budget
+from .cursors import for_shard
+from .cursors import merge as merge_cursors
 from .pace import SharedPace
 from .replay import replay
 from .shards import Shard, ShardError, child_shards, range_shards, root_shards, window_shards
@@ -65,7 +67,6 @@ def run_on_dask(pipeline: Any, source: Any, executor: Any) -> CheckpointResult:
     if runtime is None:
         raise TypeError("sluice.run takes a source made by sluice.rest_api_source")
     config = executor if isinstance(executor, DaskExecutor) else DaskExecutor(executor)
-    _refuse_per_parent(runtime.spec)
     # The runtime hands its current run to the next extraction while the run has not started.
     runtime.current = run = DaskRun(runtime.spec, runtime.options, config, getattr(source, "sluice_hints", {}))
     runtime.runs.append(run)
@@ -77,14 +78,6 @@ def run_on_dask(pipeline: Any, source: Any, executor: Any) -> CheckpointResult:
     counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
     result.row_counts = {table: n for table, n in counts.items() if not table.startswith("_dlt")}
     return result
-
-
-def _refuse_per_parent(spec: SourceSpec) -> None:
-    for resource in spec.resources:
-        incremental = resource.endpoint.incremental
-        if incremental is not None and incremental.per_parent:
-            raise FatalError(f"resource '{resource.name}': a per_parent incremental does not run on Dask yet "
-                             "(its cursors live in the engine that fetched them); run it with the local executor")
 
 
 @dataclass(frozen=True)
@@ -192,7 +185,7 @@ class Coordinator:
         return done
 
     def _submit(self, shard: Shard) -> Any:
-        job = Job(self.spec, shard, self.incremental, self.options, self.staging, self.budget,
+        job = Job(self.spec, shard, for_shard(self.incremental, self.spec, shard), self.options, self.staging, self.budget,
                   self.shaping.arrow, self.shaping.extraction, self.executor.records_per_write)
         for name in shard.stages:
             stats = self.stats.of(name)
@@ -207,6 +200,7 @@ class Coordinator:
         if result.error is not None:
             raise ShardError(shard.key, result.resource or shard.resource, result.error)
         merge(self.stats, result.stats)
+        merge_cursors(self.incremental, result.cursors)
         return result
 
     def _size(self, parents: int) -> int:

@@ -14,7 +14,7 @@ import copyreg
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..checkpoint.frontier import ChainPoint, Snapshot
@@ -26,6 +26,7 @@ from ..errors import SluiceError
 from ..load.arrow import ArrowPageWriter, Extraction, TableHints
 from ..templates import Template
 from .budget import Budget
+from .cursors import Advanced, advanced, for_shard
 from .pages import bounded
 from .shards import Shard
 from .staging import Pages, Staged, Tables, safe
@@ -63,10 +64,12 @@ class ShardResult:
     resource: str | None = None
     chains: dict[str, tuple[int, int]] = field(default_factory=dict)  # resource -> (chains, of them 404)
     total: int | None = None  # what a head shard's first page declares
+    cursors: Advanced = field(default_factory=dict)  # per-parent cursors the shard advanced
 
 
 def run_shard(job: Job) -> ShardResult:
     """Fetch one shard (in a Dask worker's thread: the engine gets its own event loop)."""
+    job = replace(job, incremental=for_shard(job.incremental, job.spec, job.shard))  # this attempt's own cursors
     directory = f"{job.staging.rstrip('/')}/{safe(job.shard.key)}/{uuid.uuid4().hex}"
     sink = StagingSink(directory, job, ParentFeed(job.spec.resource(job.shard.resource), job.incremental.get(job.shard.resource, {})))
     try:
@@ -77,7 +80,7 @@ def run_shard(job: Job) -> ShardResult:
         return ShardResult(job.shard.key, error=str(exc), resource=getattr(exc, "resource", None) or job.shard.resource)
     finally:
         sink.close()
-    return ShardResult(job.shard.key, sink.files, sink.listed, stats, chains=chains, total=total)
+    return ShardResult(job.shard.key, sink.files, sink.listed, stats, chains=chains, total=total, cursors=advanced(job.incremental))
 
 
 @contextmanager
