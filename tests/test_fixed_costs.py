@@ -3,6 +3,7 @@ configuration and the loaded tables stay what they were."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import dlt
@@ -169,26 +170,60 @@ def test_nothing_is_held_for_a_connection_of_the_users_own(tmp_path) -> None:
         filesystem.run([{"a": 1}], table_name="t")
 
 
+def _probing_config(api: Any, file: Any, held: list[bool], path: str = "offset") -> dict[str, Any]:
+    from sluice.load.destination import _HELD
+
+    def probe(record: dict[str, Any]) -> dict[str, Any]:
+        # the hold is taken just after the engine starts: the first records may come before it
+        deadline = time.monotonic() + 5.0
+        while not _HELD.held(str(file)) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        held.append(_HELD.held(str(file)))
+        return record
+
+    return {"client": {"base_url": api.origin}, "resources": [
+        {"name": "items", "processing_steps": [{"map": probe}],
+         "endpoint": {"path": path, "paginator": {"type": "offset", "limit": 10}}}]}
+
+
+def _count(file: Any) -> int:
+    with duckdb.connect(str(file), read_only=True) as con:  # released: a read-only connection opens
+        return int(con.execute("select count(*) from d.items").fetchall()[0][0])
+
+
 def test_a_checkpointed_run_holds_its_database_until_it_ends(api: Any, tmp_path) -> None:
     import sluice
 
-    file = tmp_path / "run.duckdb"
-    held: list[bool] = []
-
-    def probe(record: dict[str, Any]) -> dict[str, Any]:
-        try:  # a read-only connection is refused while this process holds the file read-write
-            duckdb.connect(str(file), read_only=True).close()
-            held.append(False)
-        except duckdb.ConnectionException:
-            held.append(True)
-        return record
-
+    file, held = tmp_path / "run.duckdb", []
     api.count = 300
-    config = {"client": {"base_url": api.origin}, "resources": [
-        {"name": "items", "processing_steps": [{"map": probe}],
-         "endpoint": {"path": "offset", "paginator": {"type": "offset", "limit": 10}}}]}
     pipeline = dlt.pipeline("held_run", destination=duckdb_destination(file), pipelines_dir=str(tmp_path / "p"), dataset_name="d")
-    result = sluice.run(pipeline, sluice.rest_api_source(config), checkpoint_every=50)
+    result = sluice.run(pipeline, sluice.rest_api_source(_probing_config(api, file, held)), checkpoint_every=50)
     assert result.slices >= 2 and held and all(held)
-    with duckdb.connect(str(file), read_only=True) as con:  # released when the run ended
-        assert con.execute("select count(*) from d.items").fetchall() == [(300,)]
+    assert _count(file) == 300
+
+
+@pytest.mark.parametrize("destination", ["duckdb_destination", "dlt"])
+def test_a_plain_pipeline_run_holds_its_database_until_it_ends(api: Any, tmp_path, destination: str) -> None:
+    import sluice
+
+    file, held = tmp_path / "plain.duckdb", []
+    api.count = 30
+    factory = duckdb_destination(file) if destination != "dlt" else dlt.destinations.duckdb(str(file))
+    pipeline = dlt.pipeline("held_plain", destination=factory, pipelines_dir=str(tmp_path / "p"), dataset_name="d")
+    pipeline.run(sluice.rest_api_source(_probing_config(api, file, held)))
+    assert held and all(held)
+    assert _count(file) == 30
+    pipeline.run(sluice.rest_api_source(_probing_config(api, file, held)))  # held and released again
+    assert _count(file) == 60
+
+
+def test_a_failed_run_lets_go_of_its_database(api: Any, tmp_path) -> None:
+    import sluice
+
+    file, held = tmp_path / "failed.duckdb", []
+    api.count = 30
+    pipeline = dlt.pipeline("held_failed", destination=duckdb_destination(file), pipelines_dir=str(tmp_path / "p"), dataset_name="d")
+    pipeline.run(sluice.rest_api_source(_probing_config(api, file, held)))
+    with pytest.raises(Exception):  # noqa: B017 - dlt wraps the engine's error in its own step failure
+        pipeline.run(sluice.rest_api_source(_probing_config(api, file, held, path="no/such/route")))
+    assert _count(file) == 30

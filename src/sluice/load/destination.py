@@ -13,12 +13,17 @@ still resolved by dlt, from the providers as they are at that moment.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from dlt.common.destination.reference import Destination, DestinationReference
 from dlt.destinations import duckdb
+
+log = logging.getLogger("sluice")
 
 # the type dlt records in a pipeline's state: a pipeline that ran on dlt's duckdb before runs
 # on this one with no "destination changed" complaint, and config sections stay `duckdb`'s
@@ -46,25 +51,105 @@ class RunDuckDb(duckdb):
 
 @contextmanager
 def database_held_open(pipeline: Any) -> Iterator[None]:
-    """Keeps a DuckDB destination's database open in this process for a run.
-
-    dlt opens and closes its own connection to a DuckDB file at least twice per load (state
-    sync, load); the last one to close makes DuckDB checkpoint its WAL and drop the database,
-    and the next one reads it all back: ~50 ms of each `pipeline.run` (measured: 0.12 -> 0.07 s
-    for a one-row load), paid again by every checkpoint's slice. One more connection held for
-    the run keeps the database instance alive, so dlt's connections attach to it; they are
-    still dlt's, opened and closed as dlt does. Anything but a DuckDB file: nothing held."""
-    path = _duckdb_file(pipeline)
-    if path is None:
-        yield
-        return
-    import duckdb
-
-    keeper = duckdb.connect(path, read_only=False)
+    """Keeps a DuckDB destination's database open in this process for a run of several loads
+    (`sluice run`, `sluice.run`'s checkpointed slices); see `_Held`."""
+    held = _HELD.hold(pipeline, pinned=True)
     try:
         yield
     finally:
-        keeper.close()
+        if held:
+            _HELD.release(pipeline)
+
+
+def hold_during_this_run() -> None:
+    """From inside a dlt run (a sluice source's first pull): the pipeline's DuckDB database is
+    held until the run ends (dlt's trace of it), for the connections its load step opens."""
+    from dlt.common.configuration.container import Container
+    from dlt.common.pipeline import PipelineContext
+
+    context = Container()[PipelineContext]
+    if not context.is_active():
+        return  # iterated outside a pipeline: nothing to load into
+    pipeline = context.pipeline()
+    if getattr(pipeline, "_trace", None) is None:
+        return  # no trace (dlt's runtime trace off): nothing would tell us the run ended
+    _HELD.track()
+    _HELD.hold(pipeline, pinned=False)
+
+
+class _Held:
+    """The DuckDB databases held open, one per pipeline, and dlt's tracking hook that lets go of
+    one when its pipeline's run ends.
+
+    dlt opens and closes its own connection to a DuckDB file several times per load (state
+    sync, schema, each job, the load's completion); the last one to close makes DuckDB
+    checkpoint its WAL and drop the database, and the next one reads it back: ~50 ms of each
+    `pipeline.run` (measured: 0.12 -> 0.07 s for a one-row load), and again for every
+    checkpoint's slice. One more connection held keeps the database instance alive, so dlt's
+    connections attach to it; they are still dlt's, opened and closed as dlt does. Held for
+    a run only: afterwards other processes (and read-only connections) may open the file.
+    Anything but a DuckDB file: nothing held."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keepers: dict[int, tuple[Any, bool, str]] = {}  # id(pipeline) -> (connection, pinned, file)
+        self._tracking = False
+
+    def held(self, path: str) -> bool:
+        with self._lock:
+            return any(Path(file) == Path(path).resolve() for _, _, file in self._keepers.values())
+
+    def hold(self, pipeline: Any, pinned: bool) -> bool:
+        """True when this call opened the hold (a pipeline already held stays as it is)."""
+        with self._lock:
+            if id(pipeline) in self._keepers:
+                return False
+        path = _duckdb_file(pipeline)
+        if path is None:
+            return False
+        import duckdb
+
+        try:
+            keeper = duckdb.connect(path, read_only=False)
+        except duckdb.Error as exc:  # e.g. opened read-only in this process: dlt's own connections will say so
+            log.debug("DuckDB database %s not held open: %s", path, exc)
+            return False
+        with self._lock:
+            self._keepers[id(pipeline)] = (keeper, pinned, str(Path(path).resolve()))
+        return True
+
+    def release(self, pipeline: Any, unpinned_only: bool = False) -> None:
+        with self._lock:
+            keeper = self._keepers.get(id(pipeline))
+            if keeper is None or (unpinned_only and keeper[1]):
+                return
+            del self._keepers[id(pipeline)]
+        keeper[0].close()
+
+    def track(self) -> None:
+        """Registers with dlt's run tracking (dlt registers its own modules the same way)."""
+        from dlt.pipeline import trace
+
+        with self._lock:
+            if not self._tracking and trace.TRACKING_MODULES is not None:
+                trace.TRACKING_MODULES.append(self)
+                self._tracking = True
+
+    # dlt's `SupportsTracking`: only the end of a run matters here
+    def on_start_trace(self, trace: Any, step: Any, pipeline: Any) -> None:
+        pass
+
+    def on_start_trace_step(self, trace: Any, step: Any, pipeline: Any) -> None:
+        pass
+
+    def on_end_trace_step(self, trace: Any, step: Any, pipeline: Any, step_info: Any, send_state: bool) -> None:
+        pass
+
+    def on_end_trace(self, trace: Any, pipeline: Any, send_state: bool) -> None:
+        self.release(pipeline, unpinned_only=True)
+
+
+_HELD = _Held()
 
 
 def _duckdb_file(pipeline: Any) -> str | None:

@@ -28,6 +28,7 @@ from ..config.specs import SourceSpec
 from ..engine.run import Engine, RunOptions
 from ..engine.stats import RunStats
 from .bridge import Bridge, BridgeClosed
+from .destination import hold_during_this_run
 
 log = logging.getLogger("sluice")
 MAX_RECORDS_PER_ITEM = 20000
@@ -174,6 +175,7 @@ class Run:
             self._thread = threading.Thread(target=self._main, name="sluice-engine", daemon=True)
             _FROZEN.enter()
             self._thread.start()
+        hold_during_this_run()  # while the engine fetches its first pages
 
     def _resume_slice(self) -> None:
         """The next slice's first pull: dlt reads what the engine fetched since the checkpoint.
