@@ -107,13 +107,84 @@ def pacer_cost(n: int) -> None:
                 print(f"| {label} | {lanes} | {seconds * 1000:.3f} | {counts} |", flush=True)
 
 
+def _staged(rows: int, tmp: Path) -> list[Any]:
+    """The Arrow segments a 2-worker run of the flat resource staged (kept: not cleaned)."""
+    from sluice.scale.cluster import connect
+    from sluice.scale.coordinator import DaskRun
+
+    clean, DaskRun.clean = DaskRun.clean, lambda self: None  # type: ignore[method-assign]
+    try:
+        with MockServer("bench", counts={"flat": rows}) as api, connect(2, None, str(tmp / "staging")) as executor:
+            _once(flat_config("flat_total", True)(api.base_url), executor, tmp, f"staged_{rows}")
+    finally:
+        DaskRun.clean = clean  # type: ignore[method-assign]
+    return sorted((tmp / "staging").glob("*/*/*/flat.*.arrow"))
+
+
+def _timed_run(name: str, items: Any, tmp: Path) -> tuple[float, float, float, int]:
+    """extract, normalize and load seconds of a pipeline of one resource `flat`, and its rows."""
+    file = tmp / f"{name}.duckdb"
+    pipeline = dlt.pipeline(f"imports_{name}", destination=dlt.destinations.duckdb(str(file)), dataset_name="data",
+                            pipelines_dir=str(tmp / f"p_{name}"))
+    times = []
+    for step in (lambda: pipeline.extract(dlt.resource(items, name="flat")), pipeline.normalize, pipeline.load):
+        started = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - started)
+    return times[0], times[1], times[2], _rows(file)
+
+
+def import_cost(rows: int) -> None:
+    """The coordinator's import of the flat resource's staged root table: the Arrow IPC files
+    read and handed to dlt's Arrow extractor (what sluice does) against parquet files handed
+    over with `dlt.mark.with_file_import` (not read again). Also the workers' side: writing a
+    segment as IPC and as parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        segments = _staged(rows, tmp)
+        tables = [pa.ipc.open_stream(pa.OSFile(str(path))).read_all() for path in segments]
+        segments = [path for path, table in zip(segments, tables) if "_dlt_parent_id" not in table.schema.names]
+        tables = [table for table in tables if "_dlt_parent_id" not in table.schema.names]  # the root table's
+        write_ipc = write_parquet = 0.0
+        for i, table in enumerate(tables):
+            started = time.perf_counter()
+            with pa.OSFile(str(tmp / f"again_{i}.arrow"), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as stream:
+                stream.write_table(table)
+            write_ipc += time.perf_counter() - started
+            started = time.perf_counter()
+            pq.write_table(table, str(tmp / f"staged_{i}.parquet"))
+            write_parquet += time.perf_counter() - started
+
+        def arrow() -> Any:
+            for path in segments:
+                yield from pa.ipc.open_stream(pa.OSFile(str(path))).read_all().to_batches(max_chunksize=50_000)
+
+        def imported() -> Any:
+            for i, table in enumerate(tables):
+                yield dlt.mark.with_file_import(str(tmp / f"staged_{i}.parquet"), "parquet", table.num_rows, hints=table.slice(0, 0))
+
+        print(f"root table `flat`, {sum(t.num_rows for t in tables):,} rows in {len(tables)} staged segments (2 workers)")
+        print(f"workers: write IPC {write_ipc:.2f} s, write parquet {write_parquet:.2f} s (all segments, one process)")
+        print("| coordinator | extract | normalize | load | total | rows |\n|---|---|---|---|---|---|")
+        for label, items in (("Arrow IPC -> Arrow extractor", arrow), ("parquet -> with_file_import", imported)):
+            times = _timed_run(label.split()[0].lower(), items, tmp)
+            print(f"| {label} | {times[0]:.2f} | {times[1]:.2f} | {times[2]:.2f} | {sum(times[:3]):.2f} | {times[3]:,} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.scale")
     parser.add_argument("--parents", type=int, default=2000)
     parser.add_argument("--flat", type=int, default=100_000)
     parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--imports", type=int, default=0, help="measure the coordinator's import of N flat records both ways, and stop")
     parser.add_argument("--pacer", type=int, default=0, help="measure the global budget's cost per request over N requests, and stop")
     args = parser.parse_args()
+    if args.imports:
+        import_cost(args.imports)
+        return
     if args.pacer:
         pacer_cost(args.pacer)
         return
