@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 
@@ -260,7 +261,8 @@ def test_the_loop_detector_keeps_at_most_64_bytes_per_page() -> None:
         for n in range(pages):
             request = base.with_params(cursor=f"eyJpZCI6{n:012d}fQ==", limit=100)
             chain.check(request, resource, None)
-            chain.repeats([{"id": n, "name": f"item {n}"}])
+            records = [{"id": n, "name": f"item {n}"}]
+            chain.repeats(records, orjson.dumps(records))
         kept = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()

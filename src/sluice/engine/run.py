@@ -17,8 +17,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-import orjson
-
 from ..checkpoint.frontier import ChainPoint, Snapshot
 from ..config.placeholders import INCREMENTAL_FIELDS
 from ..config.specs import ResourceSpec, SourceSpec
@@ -31,6 +29,7 @@ from ..redact import redact_text, redact_url
 from .fingerprints import Fingerprints, fingerprint
 from .order import Sequence, Slot
 from .parents import ParentFeed
+from .repeats import PageRepeats
 from .requests import first_request, include_parent_fields, parent_context
 from .selector import detect, missed, select
 from .stats import RunStats
@@ -380,7 +379,7 @@ class Engine:
                 following = paginator.next(current, page) if page is not None else None
                 if following is None:
                     return None
-                if not window or window[0][0].identity() != following.identity():
+                if not window or not _same_request(window[0][0], following):
                     return following if not window else self._restart(window, following, chain)
         finally:
             stats.wasted_requests += await _cancel(window)
@@ -431,7 +430,7 @@ class Engine:
         if exchange.ignored:
             return None
         page = self._read(resource, request, exchange, chain)
-        if chain.repeats(page.records, planned):
+        if chain.repeats(page.records, exchange.text, planned):
             log.warning("resource '%s': page repeats an earlier page's records (the API ignores the paging "
                         "parameter, or counts pages from another number): stopping; check page_param/base_page", resource.name)
             return None
@@ -495,7 +494,7 @@ class Engine:
 
 @dataclass
 class _Chain:
-    """Safety state of one chain: requests seen, pages counted, the previous page's digest;
+    """Safety state of one chain: requests seen, pages counted, the pages it had (repeats);
     and its place in the resource's delivery order."""
 
     selector: str | None
@@ -504,9 +503,9 @@ class _Chain:
     # Fingerprints, not the requests: a chain of 1M pages keeps <= 32 bytes per page, not ~4 KB.
     seen: Fingerprints = field(default_factory=Fingerprints)
     count: int = 0
-    last_digest: int | None = None
-    digests: Fingerprints = field(default_factory=Fingerprints)  # planned pages only
+    pages: PageRepeats = field(default_factory=PageRepeats)
     origin: str | None = None
+    checked_url: str | None = None  # the last URL whose origin was checked
     resume: ChainPoint | None = None  # where a checkpoint left this chain
 
     def skip_next(self) -> bool:
@@ -528,6 +527,8 @@ class _Chain:
     def _check_origin(self, request: PageRequest, resource: ResourceSpec) -> None:
         # A next URL comes from the response: followed to another host, it would carry the
         # resource's auth and headers there. Refused, unless there is nothing to carry.
+        if request.url == self.checked_url:
+            return  # page numbers, offsets, cursors in params: the URL itself does not change
         parts = urlsplit(request.url)
         origin = f"{parts.scheme}://{parts.hostname}:{parts.port or ''}".lower()
         if self.origin is None:
@@ -536,18 +537,16 @@ class _Chain:
             raise ResponseError(f"the API sends the next page to another host ({parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}); "
                                 "the credentials and headers of this resource go only to the host of its first request",
                                 resource=resource.name, url=request.url)
+        self.checked_url = request.url
 
-    def repeats(self, records: list[Any], planned: bool = False) -> bool:
+    def repeats(self, records: list[Any], text: bytes | str, planned: bool = False) -> bool:
         """A page in sequence: the same records as the previous page. A planned page (its
         request known in advance from a declared total): the same records as any earlier page
-        (the sequential pages before a plan: only the first one)."""
-        if not records:
-            return False
-        digest = fingerprint(orjson.dumps(records, option=orjson.OPT_SORT_KEYS))
-        if not planned:
-            same, self.last_digest = digest == self.last_digest, digest
-            return same
-        return digest == self.last_digest or not self.digests.add(digest)
+        (the sequential pages before a plan: only the first one). `text`: what the records
+        were parsed from (see PageRepeats)."""
+        if planned:
+            return self.pages.planned(records)
+        return self.pages.sequential(records, text, self.selector or "$")
 
 
 async def _cancel(window: deque[tuple[PageRequest, asyncio.Task[Exchange]]]) -> int:
@@ -557,6 +556,12 @@ async def _cancel(window: deque[tuple[PageRequest, asyncio.Task[Exchange]]]) -> 
         task.cancel()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     return sum(1 for r in results if not isinstance(r, asyncio.CancelledError))
+
+
+def _same_request(guess: PageRequest, following: PageRequest) -> bool:
+    # Equal values are the same request (the paginator's guess mostly is): only requests that
+    # differ in form (a param order, a next URL for params) need their identities built.
+    return guess == following or guess.identity() == following.identity()
 
 
 def _resumed_request(point: ChainPoint, first: PageRequest) -> PageRequest:

@@ -43,6 +43,7 @@ class Exchange:
     body: Any
     attempts: int
     ignored: bool = False
+    text: bytes | str = b""  # what `body` was parsed from (the engine reads a page again from it)
 
 
 @dataclass(frozen=True)
@@ -229,7 +230,8 @@ class HttpClient:
             if retryable:
                 return None
             raise self._status_error(raw, attempt)
-        return Exchange(raw.status, raw.url, raw.headers, self._parse(raw), attempt)
+        text = _declared_text(raw)
+        return Exchange(raw.status, raw.url, raw.headers, self._parse(raw, text), attempt, text=text)
 
     def _run_hooks(self, action: ResponseAction, raw: _Raw) -> _Raw:
         from ..load.dlt_compat import run_response_hooks
@@ -239,11 +241,11 @@ class HttpClient:
             return _Raw(299, raw.url, raw.headers, b"null")
         return _Raw(status, raw.url, CIMultiDictProxy(CIMultiDict(headers)), content)
 
-    def _parse(self, raw: _Raw) -> Any:
+    def _parse(self, raw: _Raw, text: bytes | str) -> Any:
         if not raw.content.strip():
             raise RetryableError(f"empty body with status {raw.status} (expected JSON)", status=raw.status)
         try:
-            return orjson.loads(_declared_text(raw))
+            return orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             if "depth limit" in str(exc) or "recursion" in str(exc).lower():  # the same body on every attempt
                 raise ResponseError(f"JSON nested deeper than the parser's limit of 1024 levels ({exc}; not retried)",
