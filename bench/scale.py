@@ -84,11 +84,17 @@ def _on_worker(budget: Any, n: int, lanes: int) -> float:
     return (time.perf_counter() - started) / n
 
 
+PACER_CASES = (("leases only", False, False), ("leases + shared pace", True, False),
+               ("leases + shared pace, the API has spoken", True, True))
+
+
 def pacer_cost(n: int) -> None:
-    """The global budget's cost per request on a 1-worker LocalCluster: semaphore leases alone
-    (no shared pace) and with the shared pace, 1 and 8 requests at once."""
+    """The global budget's cost per request on a 1-worker LocalCluster, 1 and 8 requests at once:
+    semaphore leases alone (no shared pace); with the shared pace, calm; and with the shared
+    pace once the API has spoken (a budget of a billion requests: every request asks, none waits)."""
     from distributed import Client, LocalCluster
 
+    from sluice.http.headers import Budget as Said
     from sluice.http.pacing import SLOW_START_FOR
     from sluice.scale.budget import Budget
     from sluice.scale.pace import SharedPace
@@ -97,11 +103,13 @@ def pacer_cost(n: int) -> None:
     with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster, \
             Client(cluster) as client:
         for lanes in (1, 8):
-            for label, shared in (("leases only", False), ("leases + shared pace", True)):
+            for label, shared, spoken in PACER_CASES:
                 pace = client.submit(SharedPace, actor=True, pure=False).result() if shared else None
-                budget = Budget(f"bench-{label[:6]}-{lanes}", 8, None, pace)
+                budget = Budget(f"bench-{len(label)}-{lanes}", 8, None, pace)
                 client.submit(_on_worker, budget, 50, lanes, pure=False).result()  # warm up
                 time.sleep(SLOW_START_FOR)  # the shared pace's slow start is over: its steady state
+                if spoken:
+                    pace.report([("budget", Said(remaining=1e9, reset=3600.0, limit=1e9), 0.0)]).result()
                 seconds = client.submit(_on_worker, budget, n, lanes, pure=False).result()
                 counts = "{} / {}".format(*pace.counts().result()) if shared else ""
                 print(f"| {label} | {lanes} | {seconds * 1000:.3f} | {counts} |", flush=True)
