@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 import pytest
 
-from apis import PagingAPI
+from apis import ListSink, PagingAPI
 from difftools import load
 from sluice import rest_api_source
+from sluice.config import parse_source
 from sluice.engine.order import Slot
 from sluice.engine.repeats import PageRepeats
-from sluice.engine.run import _Chain
+from sluice.engine.run import Engine, _Chain
+from sluice.model import PageRequest
 
 
 def page(ids: list[int], **extra: Any) -> tuple[list[Any], bytes]:
@@ -97,3 +100,21 @@ def test_a_map_step_that_changes_records_in_place_does_not_hide_a_repeat(api: Pa
     assert tables["items"][1] == 5
     assert "tagged" in tables["items"][0]
     assert api.hits("/offset") == 2
+
+
+def test_pages_fetched_ahead_build_each_request_identity_once(api: PagingAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the paginator's guesses equal the requests it then asks for: compared as values, not by
+    # building both identities (~15 us each) on every page
+    api.count = 300
+    built, checked = [], []
+    identity, check = PageRequest.identity, _Chain.check
+    monkeypatch.setattr(PageRequest, "identity", lambda self: built.append(1) or identity(self))
+    monkeypatch.setattr(_Chain, "check", lambda self, *a: checked.append(1) or check(self, *a))
+    config = {"client": {"base_url": api.origin}, "resources": [{"name": "items", "endpoint": {
+        "path": "page_number", "data_selector": "items", "params": {"per_page": 10},
+        "paginator": {"type": "page_number", "base_page": 1, "total_path": None}}}]}
+    sink = ListSink()
+    asyncio.run(Engine(parse_source(config), {"items"}, sink).run())
+    assert len(sink.records) == 300
+    assert api.hits("/page_number") > 20  # fetched ahead from the 9th page on
+    assert len(built) == len(checked), f"{len(built)} identities for {len(checked)} requests"
