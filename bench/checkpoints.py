@@ -1,10 +1,10 @@
 """Checkpoints (issue 10): what they cost, and what a SIGKILL costs a resumed run.
 
-    python -m bench.checkpoints --overhead [--rounds 5] [--records 100000] [--every 20000] [--profile]
+    python -m bench.checkpoints --overhead [--rounds 5] [--records 100000] [--every 20000] [--latency-ms 0] [--profile]
     python -m bench.checkpoints --kills [--per-case 4] [--seed 20261130]
 
---overhead: the flat bench mock at 0 ms (`bench.mockproc`, its own process), runs without
-checkpoints and with one every `--every` records alternated in this process (A B, B A, ...),
+--overhead: the flat bench mock (`bench.mockproc`, its own process; 0 ms a request, the worst
+case, or `--latency-ms` as the bench's other flat cases, 20), runs without checkpoints and with one every `--every` records alternated in this process (A B, B A, ...),
 each into a fresh DuckDB file; prints every wall time, the medians, their ratio and the cost
 per checkpoint. `--profile` adds one checkpointed run under cProfile: dlt's steps per slice.
 
@@ -45,7 +45,7 @@ def one_run(config: dict[str, Any], every: int, workdir: Path) -> tuple[float, i
 
 
 def overhead(args: argparse.Namespace) -> None:
-    with MockProcess("bench", counts={"flat": args.records}) as mock, tempfile.TemporaryDirectory() as tmp:
+    with MockProcess("bench", counts={"flat": args.records}, latency_ms=args.latency_ms) as mock, tempfile.TemporaryDirectory() as tmp:
         config = flat_config("flat", False)(mock.origin)
         one_run(config, 0, Path(tmp) / "warm-up")  # imports, the mock's body cache
         times: dict[int, list[float]] = {0: [], args.every: []}
@@ -101,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument("--every", type=int, default=20_000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="the mock's latency per request (default 0: the worst case)")
     parser.add_argument("--per-case", type=int, default=4, help="kills per shape and disposition (default 4: 24 kills)")
     parser.add_argument("--seed", type=int, default=20261130)
     args = parser.parse_args(argv)
