@@ -319,10 +319,15 @@ def test_a_pause_the_api_asks_of_one_worker_holds_every_worker(client: Any, tmp_
 
 
 def test_a_shard_failing_for_good_fails_the_run_by_name_and_loads_nothing(client: Any, tmp_path: Path) -> None:
+    """Without checkpoints (`checkpoint_every=0`): all or nothing."""
     faults = {"children": Fault(persistent_status=400)}
     with MockServer("bench", counts={"parents": 12, "children": 5, "flat": 10}, faults=faults) as server:
+        file = tmp_path / "failing.duckdb"
+        pipeline = dlt.pipeline("dask_failing", destination=dlt.destinations.duckdb(str(file)), dataset_name="data",
+                                pipelines_dir=str(tmp_path / "pipes_failing"))
         with pytest.raises(Exception) as failed:
-            load(tmp_path, "failing", fanout(server.base_url), DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=6))
+            sluice.run(pipeline, rest_api_source(fanout(server.base_url)), checkpoint_every=0,
+                       executor=DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=6))
     error = failed.value
     while error.__cause__ is not None and not isinstance(error, ShardError):
         error = error.__cause__
@@ -335,6 +340,73 @@ def test_a_shard_failing_for_good_fails_the_run_by_name_and_loads_nothing(client
         con.close()
     assert tables == []  # nothing of the parents or of the flat resource either
     assert not any((tmp_path / "staging").iterdir())
+
+
+class FailingFor(Counting):
+    """`Counting`, the children of the parents in `failing` answered 400 (fatal: the shard fails for good)."""
+
+    def __init__(self, parents: int, failing: set[int]) -> None:
+        super().__init__(parents)
+        self.failing = failing
+        self.hits: list[int] = []
+        self.listed = 0
+
+    async def list_parents(self, request: web.Request) -> web.Response:
+        self.listed += 1
+        return await super().list_parents(request)
+
+    async def children(self, request: web.Request) -> web.Response:
+        parent = int(request.match_info["id"])
+        self.hits.append(parent)
+        if parent in self.failing:
+            return web.json_response({"error": "no"}, status=400)
+        data = json.loads((await super().children(request)).text or "{}")["data"]
+        return web.json_response({"data": [{**row, "seq": parent * 10 + row["child"]} for row in data]})
+
+
+def loaded_parents(file: Path) -> set[int]:
+    con = duckdb.connect(str(file), read_only=True)
+    try:
+        return {int(r[0]) for r in con.execute("select distinct parent from data.children").fetchall()}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_with_checkpoints_a_shard_failing_for_good_leaves_the_rest_loaded_and_the_rerun_does_only_what_is_left(
+        client: Any, tmp_path: Path, incremental: bool) -> None:
+    """Checkpoints on (`sluice.run`'s default): parent 12's children fail for good; the shards
+    that finished are loaded, the others are kept in the pipeline's state with the load; the
+    rerun fetches only their parents' children (not the parents again) and the tables end as
+    a local run's, every row once. Incremental: the first load took dlt's cursor to parent
+    19's children (`seq` 192); the rerun starts where the failed run started, or dlt would drop
+    the children of parents 10 to 14 (`seq` 100 to 142) as old."""
+    api = FailingFor(parents=20, failing=set())
+    with Server(api.app()) as server:
+        config = fanout(server.url)
+        config["resources"] = config["resources"][:2]
+        if incremental:
+            config["resources"][1]["endpoint"]["incremental"] = {"cursor_path": "seq", "initial_value": 0}
+        local = dump(load(tmp_path, "local", config))
+        listing = api.listed  # requests for the parents of one run
+        api.failing, api.hits, api.listed = {12}, [], 0
+        file = tmp_path / "resumed.duckdb"
+        pipeline = dlt.pipeline("dask_resumed", destination=dlt.destinations.duckdb(str(file)), dataset_name="data",
+                                pipelines_dir=str(tmp_path / "pipes_resumed"))
+        executor = DaskExecutor(client, staging=str(tmp_path / "staging"), shard_size=5)
+        with pytest.raises(ShardError) as failed:
+            sluice.run(pipeline, rest_api_source(config), executor=executor)
+        assert failed.value.shard == "children[10:15]" and failed.value.resource == "children"
+        left = pipeline.state["sources"]["rest_api"]["sluice_dask_frontier"]["shards"]
+        keys = {shard["key"] for shard in left}
+        rest = {parent["id"] for shard in left for parent in shard["parents"]}
+        assert "children[10:15]" in keys and "parents" not in keys and set(range(10, 15)) <= rest
+        assert dump(file)["parents"] == local["parents"] and loaded_parents(file) == set(range(20)) - rest
+        api.failing, api.hits = set(), []
+        sluice.run(pipeline, rest_api_source(config), executor=executor)
+    assert sorted(set(api.hits)) == sorted(rest) and api.listed == listing  # only what was left; parents listed by run 1 only
+    assert dump(file) == local and loads(file) == 2
+    assert "sluice_dask_frontier" not in pipeline.state["sources"]["rest_api"]  # cleared by the load that completed it
 
 
 def test_sluice_run_executor_dask_on_an_existing_cluster(client: Any, bench: MockServer, tmp_path: Path, pipeline_dir: Path) -> None:

@@ -58,14 +58,15 @@ def run(pipeline: Any, source: Any, *, checkpoint_every: int = 50_000, checkpoin
     all-or-nothing. Returns a `sluice.checkpoint.driver.CheckpointResult`.
 
     `executor`: a `distributed.Client` (or a `sluice.scale.DaskExecutor`) fetches the source
-    on that Dask cluster and loads it in one load (see docs/scale-out.md; no checkpoints)."""
+    on that Dask cluster and loads it in one load (see docs/scale-out.md); with checkpoints,
+    a shard failing for good leaves the others' data loaded and the next run does the rest."""
     from .load.destination import database_held_open
 
     with database_held_open(pipeline):
         if executor is not None:
             from .scale import run_on_dask
 
-            return run_on_dask(pipeline, source, executor)
+            return run_on_dask(pipeline, source, executor, checkpoints=checkpoint_every > 0, fresh=fresh)
         from .checkpoint.driver import run as run_checkpointed
 
         return run_checkpointed(pipeline, source, checkpoint_every=checkpoint_every, checkpoint_seconds=checkpoint_seconds,

@@ -68,7 +68,7 @@ class Checkpointing:
     seconds: float = 300.0
     fresh: bool = False
     announce: Callable[[Any], None] | None = None
-    executor: Any = None  # a Dask client or sluice.scale.DaskExecutor: fetched on that cluster, one load (no checkpoints)
+    executor: Any = None  # a Dask client or sluice.scale.DaskExecutor: fetched on that cluster, one load (checkpoints: by shard)
 
 
 def run(loaded: LoadedConfig, target: Target, options: RunOptions | None = None, watch: Watch | None = None,
@@ -118,7 +118,7 @@ def _load(pipeline: Any, source: Any, checkpoints: Checkpointing | None) -> tupl
     if checkpoints.executor is not None:
         from .scale import run_on_dask
 
-        scaled = run_on_dask(pipeline, source, checkpoints.executor)
+        scaled = run_on_dask(pipeline, source, checkpoints.executor, checkpoints=checkpoints.every > 0, fresh=checkpoints.fresh)
         return scaled.load_info[-1], scaled.row_counts
     from .checkpoint.driver import run as run_checkpointed
 

@@ -25,19 +25,20 @@ from typing import Any
 
 import fsspec  # type: ignore[import-untyped]
 
-from ..checkpoint.driver import CheckpointResult
+from ..checkpoint.driver import CheckpointResult, _appending
 from ..config.specs import SourceSpec
 from ..engine.run import Engine, RunOptions, _with_ancestors
 from ..engine.stats import RunStats
 from ..errors import HTTPStatusError
 from ..load.arrow import Extraction, TableHints
-from ..load.runtime import Run
+from ..load.runtime import Checkpoints, Run
 from ..load.source import lands_as_arrow, table_hints
 from .budget import Budget
 from .cursors import for_shard
 from .cursors import merge as merge_cursors
 from .pace import SharedPace
 from .replay import replay
+from .resume import saved, write
 from .shards import Shard, ShardError, child_shards, range_shards, root_shards, window_shards
 from .worker import Job, ShardResult, run_shard
 
@@ -61,23 +62,37 @@ class DaskExecutor:
     records_per_write: int = 10_000
 
 
-def run_on_dask(pipeline: Any, source: Any, executor: Any) -> CheckpointResult:
-    """`pipeline.run(source)` with the fetching done on a Dask cluster: one load."""
+def run_on_dask(pipeline: Any, source: Any, executor: Any, *, checkpoints: bool = False, fresh: bool = False) -> CheckpointResult:
+    """`pipeline.run(source)` with the fetching done on a Dask cluster: one load. With
+    `checkpoints`, a run whose shard fails for good loads the shards that finished and keeps
+    the others for the next run, which fetches only them unless `fresh` (`resume.py`)."""
     runtime = getattr(source, "sluice_runtime", None)
     if runtime is None:
         raise TypeError("sluice.run takes a source made by sluice.rest_api_source")
     config = executor if isinstance(executor, DaskExecutor) else DaskExecutor(executor)
+    frontier = saved(pipeline, source, runtime.spec) if checkpoints and not fresh else None
+    if frontier is not None:
+        log.warning("resuming %s: %d shards the last run did not finish", pipeline.pipeline_name, len(frontier.shards))
+    policy = Checkpoints(0, math.inf, _nothing, origins=frontier.origins if frontier else None) if checkpoints else None
     # The runtime hands its current run to the next extraction while the run has not started.
-    runtime.current = run = DaskRun(runtime.spec, runtime.options, config, getattr(source, "sluice_hints", {}))
+    runtime.current = run = DaskRun(runtime.spec, runtime.options, config, getattr(source, "sluice_hints", {}), policy)
+    run.resume = frontier.shards if frontier is not None else None
     runtime.runs.append(run)
     try:
-        result = CheckpointResult([pipeline.run(source)])
+        with _appending(source, runtime.spec, from_start=frontier is not None):
+            result = CheckpointResult([pipeline.run(source)])
     finally:
         run.clean()
+    if run.failure is not None:
+        raise run.failure  # after the load of the shards that finished
     trace = pipeline.last_trace
     counts = trace.last_normalize_info.row_counts if trace and trace.last_normalize_info else {}
     result.row_counts = {table: n for table, n in counts.items() if not table.startswith("_dlt")}
     return result
+
+
+def _nothing(run: Run) -> None:
+    """A Dask run writes its frontier itself (`resume.write`), not at a slice's end."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +118,21 @@ class Shaping:
 
 
 class DaskRun(Run):
-    def __init__(self, spec: SourceSpec, options: RunOptions, executor: DaskExecutor, source_hints: Mapping[str, Any]) -> None:
-        super().__init__(spec, options)
+    def __init__(self, spec: SourceSpec, options: RunOptions, executor: DaskExecutor, source_hints: Mapping[str, Any],
+                 checkpoints: Checkpoints | None = None) -> None:
+        super().__init__(spec, options, checkpoints)
         self.executor = executor
         self.source_hints = source_hints
         self.shaping = Shaping({})
         self.coordinator: Coordinator | None = None
         self.results: list[ShardResult] = []
+        self.resume: list[Shard] | None = None  # the shards a failed run left (None: plan the whole source)
+        self._frontier_written = False
+
+    @property
+    def failure(self) -> ShardError | None:
+        """With checkpoints: the shard that failed for good, once the others' load is done."""
+        return self.coordinator.failure if self.coordinator is not None else None
 
     def start(self) -> None:
         """At dlt's first pull (in its extraction: `Shaping.plan` reads it), or first `start()`."""
@@ -123,20 +146,38 @@ class DaskRun(Run):
         self.join()
         if self.error is not None:
             raise self.error
+        self._write_frontier()
         yield from replay(self.spec.resource(name), self.options, self.results, name in self.shaping.arrow)
+
+    def _write_frontier(self) -> None:
+        """With checkpoints, once, in dlt's extraction: the unfinished shards commit with the load."""
+        with self._lock:
+            if self.checkpoints is None or self._frontier_written or self.coordinator is None:
+                return
+            self._frontier_written = True
+        write(self.coordinator.unfinished, self.incremental, self.spec)
 
     async def _engine(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._task = asyncio.current_task()
         self.coordinator = Coordinator(self.spec, self.executor, self.incremental, self.options, self.stats)
         try:
-            self.results = await asyncio.to_thread(self.coordinator.fetch, set(self.incremental), self.shaping)
+            self.results = await asyncio.to_thread(self.coordinator.fetch, set(self.incremental), self.shaping, self.resume,
+                                                   self.checkpoints is not None)
         finally:
             self.stats.finished = time.monotonic()
 
     def clean(self) -> None:
         if self.coordinator is not None:
             self.coordinator.clean()
+
+
+@dataclass
+class _Gathering:
+    plan: list[Shard]  # in the order a local run delivers pages
+    futures: dict[Any, Shard]
+    results: dict[str, ShardResult]
+    running: Any  # distributed.as_completed over the futures
 
 
 class Coordinator:
@@ -155,34 +196,55 @@ class Coordinator:
         self._pace = self.client.submit(SharedPace, actor=True, key=f"sluice-{self.run_id}-pace")
         self.budget = Budget(f"sluice-{self.run_id}", http.max_concurrency, http.rate_limit, self._pace.result())
         self.shaping = Shaping({})
+        self.failure: ShardError | None = None
+        self.unfinished: list[Shard] = []
 
-    def fetch(self, targets: set[str], shaping: Shaping) -> list[ShardResult]:
-        """Run every shard; their results in plan order. Raises `ShardError` for the first
-        shard that failed for good (the others are cancelled)."""
+    def fetch(self, targets: set[str], shaping: Shaping, resume: list[Shard] | None, partial: bool) -> list[ShardResult]:
+        """Run every shard (or the `resume` ones and those cut from them); their results in plan
+        order. The first shard that fails for good cancels the others and raises `ShardError`;
+        `partial` (checkpoints on): the shards already running finish, nothing new starts, and
+        the results of those that finished come back, the other shards in `unfinished`."""
         from distributed import as_completed
 
         self.shaping = shaping
         needed = _with_ancestors(self.spec, targets)
-        plan = [cut for shard in root_shards(self.spec, needed, targets) for cut in self._windowed(shard, targets)]
+        plan = list(resume) if resume is not None else [
+            cut for shard in root_shards(self.spec, needed, targets) for cut in self._windowed(shard, targets)]
         futures = {self._submit(shard): shard for shard in plan}
-        results: dict[str, ShardResult] = {}
-        running = as_completed(list(futures))  # type: ignore[no-untyped-call]
+        gathering = _Gathering(plan, futures, {}, as_completed(list(futures)))  # type: ignore[no-untyped-call]
         try:
-            for future in running:
-                shard = futures[future]
-                result = results[shard.key] = self._result(future, shard)
-                for child in [*child_shards(self.spec, shard, result.listed, self._size(len(result.listed)), targets),
-                              *self._ranges(shard, result)]:
-                    plan.append(child)
-                    futures[submitted := self._submit(child)] = child
-                    running.add(submitted)  # type: ignore[no-untyped-call]
-                result.listed = []
-        except BaseException:
+            self._gather(gathering, targets)
+        except ShardError as exc:
+            if not partial:
+                raise
+            self.failure = exc
+            self._gather(gathering, targets)
+        finally:
             self.client.cancel(list(futures))
-            raise
-        done = [results[shard.key] for shard in plan]
-        _check_all_skipped(self.spec, done)
+        done = [gathering.results[shard.key] for shard in plan if shard.key in gathering.results]
+        self.unfinished = [shard for shard in plan if shard.key not in gathering.results]
+        if self.failure is None:
+            _check_all_skipped(self.spec, done)
         return done
+
+    def _gather(self, gathering: _Gathering, targets: set[str]) -> None:
+        """Results as shards complete, and the shards cut from them: submitted, or once a shard
+        has failed for good (checkpoints on), only planned (what the next run does)."""
+        for future in gathering.running:
+            shard = gathering.futures[future]
+            try:
+                result = gathering.results[shard.key] = self._result(future, shard)
+            except ShardError:
+                if self.failure is None:
+                    raise
+                continue
+            for child in [*child_shards(self.spec, shard, result.listed, self._size(len(result.listed)), targets),
+                          *self._ranges(shard, result)]:
+                gathering.plan.append(child)
+                if self.failure is None:
+                    gathering.futures[submitted := self._submit(child)] = child
+                    gathering.running.add(submitted)
+            result.listed = []
 
     def _submit(self, shard: Shard) -> Any:
         job = Job(self.spec, shard, for_shard(self.incremental, self.spec, shard), self.options, self.staging, self.budget,
