@@ -39,6 +39,15 @@ def test_ids_are_dlts_encoding_of_random_bytes(monkeypatch: pytest.MonkeyPatch, 
     assert ids.null_count == 0
 
 
+def test_row_numbers_and_offsets_are_made_in_arrow_and_never_wrap() -> None:
+    assert _arrow_ids.arange(5).to_pylist() == [0, 1, 2, 3, 4]
+    assert _arrow_ids.arange(3, 14, pa.int32()).to_pylist() == [0, 14, 28]
+    assert _arrow_ids.arange(3, 14, pa.int32()).type == pa.int32() and _arrow_ids.arange(3).type == pa.int64()
+    assert len(_arrow_ids.arange(0)) == 0 and _arrow_ids.random_ids(0, 10).to_pylist() == []
+    with pytest.raises(pa.ArrowInvalid):  # offsets past 2**31: an error the writer falls back on, not a wrap
+        _arrow_ids.arange(200_000_000, 14, pa.int32())
+
+
 def _dlt_timestamp(text: str) -> datetime.datetime:
     """What dlt's normalizer stores for `text` in a timestamp column (tz-aware, UTC)."""
     return normalize_timezone(coerce_value("timestamp", "text", text), True)  # type: ignore[no-any-return]

@@ -14,7 +14,6 @@ knows nothing of dlt. What it cannot shred exactly raises `ShredError`.
 
 from __future__ import annotations
 
-from array import array
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -22,6 +21,8 @@ from typing import Any, Literal, Protocol
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.types as pat  # type: ignore[import-untyped]
+
+from ._arrow_ids import arange
 
 RowKind = Literal["record", "list", "value"]
 
@@ -139,7 +140,7 @@ def _child(parent: Rows, path: tuple[str, ...], raw: tuple[str, ...], lists: Any
     parent_index = pc.list_parent_indices(lists).cast(pa.int64())
     lengths = lists.value_lengths().fill_null(0).cast(pa.int64())
     starts = pc.subtract(pc.cumulative_sum(lengths), lengths)  # first element of each list
-    list_index = pc.subtract(_arange(len(elements)), starts.take(parent_index))
+    list_index = pc.subtract(arange(len(elements)), starts.take(parent_index))
     fragments = (*parent.fragments, *path)
     level, kind = parent.level - 1, _kind(elements.type)
     if kind == "list":
@@ -147,11 +148,6 @@ def _child(parent: Rows, path: tuple[str, ...], raw: tuple[str, ...], lists: Any
         level, elements = level - 1, pa.StructArray.from_arrays([elements], names=["list"])
     rows = Rows(fragments, rules.join(*fragments), level, kind, len(elements), parent, parent_index, list_index, raw)
     return rows, elements
-
-
-def _arange(count: int) -> Any:
-    positions = array("q", range(count))
-    return pa.Array.from_buffers(pa.int64(), count, [None, pa.py_buffer(positions.tobytes())])
 
 
 def _kind(element_type: Any) -> RowKind:
