@@ -365,8 +365,11 @@ class FailingFor(Counting):
 
 
 def loaded_parents(file: Path) -> set[int]:
+    """The parents whose children are loaded (none: no shard of children finished, no table)."""
     con = duckdb.connect(str(file), read_only=True)
     try:
+        if not con.execute("select 1 from information_schema.tables where table_name = 'children'").fetchall():
+            return set()
         return {int(r[0]) for r in con.execute("select distinct parent from data.children").fetchall()}
     finally:
         con.close()

@@ -218,6 +218,7 @@ class Coordinator:
             if not partial:
                 raise
             self.failure = exc
+            self._cancel_waiting(gathering.futures)
             self._gather(gathering, targets)
         finally:
             self.client.cancel(list(futures))
@@ -245,6 +246,11 @@ class Coordinator:
                     gathering.futures[submitted := self._submit(child)] = child
                     gathering.running.add(submitted)
             result.listed = []
+
+    def _cancel_waiting(self, futures: Mapping[Any, Shard]) -> None:
+        """The shards no worker has started: left for the next run (those running finish)."""
+        running = {key for keys in self.client.processing().values() for key in keys}
+        self.client.cancel([future for future in futures if future.key not in running and not future.done()])
 
     def _submit(self, shard: Shard) -> Any:
         job = Job(self.spec, shard, for_shard(self.incremental, self.spec, shard), self.options, self.staging, self.budget,
