@@ -77,3 +77,22 @@ def test_cyclic_garbage_is_still_collected_during_a_run(default_threshold: tuple
         _FROZEN.leave()
         gc.collect()
     assert _Cycle.alive == 0 and gc.get_threshold() == default_threshold
+
+
+def test_the_setting_lasts_until_dlt_has_loaded(api: PagingAPI, tmp_path: Any,
+                                                default_threshold: tuple[int, int, int]) -> None:
+    # dlt's load still walks the pages' objects: put back when the engine ended, the threshold
+    # made the collector walk every object still young (~50 ms at 100k records)
+    loading: list[int] = []
+
+    @dlt.destination(batch_size=0, name="gc_sink")
+    def sink(items: Any, table: Any) -> None:
+        loading.append(gc.get_threshold()[0])
+
+    config = {"client": {"base_url": api.origin + "/"}, "resources": [
+        {"name": "items", "endpoint": {"path": "page_number", "data_selector": "items",
+                                       "paginator": {"type": "page_number", "base_page": 1, "total_path": "total_pages"}}}]}
+    pipeline = dlt.pipeline("gc_sink_run", destination=sink, pipelines_dir=str(tmp_path / "pipelines"))
+    pipeline.run(rest_api_source(config))
+    assert loading and set(loading) == {RUN_GC_THRESHOLD}
+    assert gc.get_threshold() == default_threshold

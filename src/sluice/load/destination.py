@@ -23,6 +23,8 @@ from typing import Any
 from dlt.common.destination.reference import Destination, DestinationReference
 from dlt.destinations import duckdb
 
+from .run_end import at_end_of_this_run
+
 log = logging.getLogger("sluice")
 
 # the type dlt records in a pipeline's state: a pipeline that ran on dlt's duckdb before runs
@@ -53,7 +55,7 @@ class RunDuckDb(duckdb):
 def database_held_open(pipeline: Any) -> Iterator[None]:
     """Keeps a DuckDB destination's database open in this process for a run of several loads
     (`sluice run`, `sluice.run`'s checkpointed slices); see `_Held`."""
-    held = _HELD.hold(pipeline, pinned=True)
+    held = _HELD.hold(pipeline)
     try:
         yield
     finally:
@@ -61,25 +63,16 @@ def database_held_open(pipeline: Any) -> Iterator[None]:
             _HELD.release(pipeline)
 
 
-def hold_during_this_run() -> None:
-    """From inside a dlt run (a sluice source's first pull): the pipeline's DuckDB database is
-    held until the run ends (dlt's trace of it), for the connections its load step opens."""
-    from dlt.common.configuration.container import Container
-    from dlt.common.pipeline import PipelineContext
-
-    context = Container()[PipelineContext]
-    if not context.is_active():
-        return  # iterated outside a pipeline: nothing to load into
-    pipeline = context.pipeline()
-    if getattr(pipeline, "_trace", None) is None:
-        return  # no trace (dlt's runtime trace off): nothing would tell us the run ended
-    _HELD.track()
-    _HELD.hold(pipeline, pinned=False)
+def hold_during_this_run(pipeline: Any) -> None:
+    """From inside `pipeline`'s traced run (a sluice source's first pull): its DuckDB database
+    is held until the run ends, for the connections its load step opens."""
+    if _HELD.hold(pipeline):
+        if not at_end_of_this_run(pipeline, lambda: _HELD.release(pipeline)):
+            _HELD.release(pipeline)
 
 
 class _Held:
-    """The DuckDB databases held open, one per pipeline, and dlt's tracking hook that lets go of
-    one when its pipeline's run ends.
+    """The DuckDB databases held open, one per pipeline.
 
     dlt opens and closes its own connection to a DuckDB file several times per load (state
     sync, schema, each job, the load's completion); the last one to close makes DuckDB
@@ -92,14 +85,13 @@ class _Held:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._keepers: dict[int, tuple[Any, bool, str]] = {}  # id(pipeline) -> (connection, pinned, file)
-        self._tracking = False
+        self._keepers: dict[int, tuple[Any, str]] = {}  # id(pipeline) -> (connection, file)
 
     def held(self, path: str) -> bool:
         with self._lock:
-            return any(Path(file) == Path(path).resolve() for _, _, file in self._keepers.values())
+            return any(Path(file) == Path(path).resolve() for _, file in self._keepers.values())
 
-    def hold(self, pipeline: Any, pinned: bool) -> bool:
+    def hold(self, pipeline: Any) -> bool:
         """True when this call opened the hold (a pipeline already held stays as it is)."""
         with self._lock:
             if id(pipeline) in self._keepers:
@@ -115,38 +107,14 @@ class _Held:
             log.debug("DuckDB database %s not held open: %s", path, exc)
             return False
         with self._lock:
-            self._keepers[id(pipeline)] = (keeper, pinned, str(Path(path).resolve()))
+            self._keepers[id(pipeline)] = (keeper, str(Path(path).resolve()))
         return True
 
-    def release(self, pipeline: Any, unpinned_only: bool = False) -> None:
+    def release(self, pipeline: Any) -> None:
         with self._lock:
-            keeper = self._keepers.get(id(pipeline))
-            if keeper is None or (unpinned_only and keeper[1]):
-                return
-            del self._keepers[id(pipeline)]
-        keeper[0].close()
-
-    def track(self) -> None:
-        """Registers with dlt's run tracking (dlt registers its own modules the same way)."""
-        from dlt.pipeline import trace
-
-        with self._lock:
-            if not self._tracking and trace.TRACKING_MODULES is not None:
-                trace.TRACKING_MODULES.append(self)
-                self._tracking = True
-
-    # dlt's `SupportsTracking`: only the end of a run matters here
-    def on_start_trace(self, trace: Any, step: Any, pipeline: Any) -> None:
-        pass
-
-    def on_start_trace_step(self, trace: Any, step: Any, pipeline: Any) -> None:
-        pass
-
-    def on_end_trace_step(self, trace: Any, step: Any, pipeline: Any, step_info: Any, send_state: bool) -> None:
-        pass
-
-    def on_end_trace(self, trace: Any, pipeline: Any, send_state: bool) -> None:
-        self.release(pipeline, unpinned_only=True)
+            keeper = self._keepers.pop(id(pipeline), None)
+        if keeper is not None:
+            keeper[0].close()
 
 
 _HELD = _Held()
