@@ -4,7 +4,6 @@ import os
 from collections.abc import Iterator
 
 import pytest
-
 from apis import PagingAPI, Server
 
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "WARNING")

@@ -21,10 +21,10 @@ from typing import Any
 
 import dlt  # noqa: F401  (imported before any fork: the point of this helper)
 import duckdb  # noqa: F401
+from forkserver import serve  # the script's own directory is on sys.path
 
 from sluice.configfile import LoadedConfig, load_config, with_base_url
 from sluice.engine.run import RunOptions
-from forkserver import serve  # the script's own directory is on sys.path
 from sluice.runner import Target, run
 
 CONNECTORS = os.path.join(os.path.dirname(__file__), "..", "src", "sluice", "connectors")

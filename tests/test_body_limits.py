@@ -18,8 +18,8 @@ from typing import Any
 import dlt
 import pytest
 from aiohttp import web
-
 from apis import Server
+
 from sluice import ConfigError, ResponseError, rest_api_source
 from sluice.runner import unwrap
 

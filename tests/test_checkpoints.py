@@ -26,8 +26,8 @@ import pytest
 from aiohttp import web
 from apis import Server
 from destinations import drop_schemas
-from forkserver import ForkServer
 from dlt.pipeline.exceptions import PipelineStepFailed
+from forkserver import ForkServer
 from test_destinations import postgres_dsn  # noqa: F401  (the fixture)
 
 import sluice

@@ -6,8 +6,8 @@ import json
 
 import duckdb
 import yaml
-
 from apis import PagingAPI
+
 from sluice.cli import main
 
 

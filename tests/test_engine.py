@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-
 from apis import PagingAPI, Server
 from difftools import load
+
 from sluice import ResourceError, rest_api_source
 from sluice.runner import unwrap
 

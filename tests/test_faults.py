@@ -17,8 +17,8 @@ from typing import Any
 import duckdb
 import pytest
 from aiohttp import web
-
 from apis import Server
+
 from sluice import HTTPStatusError, ResourceError, RunOptions
 from sluice.config import parse_source
 from sluice.configfile import LoadedConfig

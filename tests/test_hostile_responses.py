@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
-
 from apis import Server
+
 from sluice import HTTPStatusError, ResponseError, RunOptions, SluiceError
 from sluice.config import parse_source
 from sluice.engine.run import Engine

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dlt
 import duckdb
-
 from apis import PagingAPI
+
 from sluice import rest_api_source
 
 

@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 import pytest
 from aiohttp import web
-
 from apis import ListSink, Server
+
 from sluice import FatalError, HTTPStatusError, LoopError, RunOptions
 from sluice.config import parse_source
 from sluice.configfile import LoadedConfig

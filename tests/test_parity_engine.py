@@ -14,7 +14,6 @@ import dlt
 import duckdb
 import pytest
 from aiohttp import web
-
 from apis import Server
 from difftools import load
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-
 from apis import Server
 from difftools import both
+
 from sluice.cli import main
 
 

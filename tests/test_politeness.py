@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from difftools import load
+
 from sluice import rest_api_source
 from sluice.mock import Fault, MockServer
 

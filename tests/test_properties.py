@@ -20,7 +20,12 @@ from sluice.auth.schemes import KEYS as AUTH_KEYS
 from sluice.config import keys
 from sluice.model import Page, PageRequest, freeze
 from sluice.pagination import (
-    AutoPaginator, CursorPaginator, HeaderCursorPaginator, HeaderLinkPaginator, JSONLinkPaginator, OffsetPaginator,
+    AutoPaginator,
+    CursorPaginator,
+    HeaderCursorPaginator,
+    HeaderLinkPaginator,
+    JSONLinkPaginator,
+    OffsetPaginator,
     PageNumberPaginator,
 )
 from sluice.pagination.registry import KEYS as PAGINATOR_KEYS

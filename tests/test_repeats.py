@@ -7,9 +7,9 @@ from typing import Any
 
 import orjson
 import pytest
-
 from apis import ListSink, PagingAPI
 from difftools import load
+
 from sluice import rest_api_source
 from sluice.config import parse_source
 from sluice.engine.order import Slot

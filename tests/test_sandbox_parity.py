@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-
 from apis import ListSink, Server
+
 from sluice import ConfigError, ResponseError, rest_api_source
 from sluice.config import parse_source
 from sluice.engine.run import Engine

@@ -24,10 +24,10 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from apis import Server
 from rich.console import Console
 
-from apis import Server
-from sluice import SluiceError, RunOptions
+from sluice import RunOptions, SluiceError
 from sluice.cli import main
 from sluice.configfile import LoadedConfig
 from sluice.runner import Target, run

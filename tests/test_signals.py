@@ -24,7 +24,6 @@ from typing import Any
 import duckdb
 import pytest
 from aiohttp import web
-
 from apis import Server
 
 RECORDS = 2000  # 200 pages of 10: at a second a page and 8 at once, far longer than any test waits
