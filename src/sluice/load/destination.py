@@ -96,15 +96,15 @@ class _Held:
         with self._lock:
             if id(pipeline) in self._keepers:
                 return False
-        path = _duckdb_file(pipeline)
-        if path is None:
-            return False
-        import duckdb
+        try:  # a speed-up only: whatever goes wrong here, dlt's own connections say so, or work
+            path = _duckdb_file(pipeline)
+            if path is None:
+                return False
+            import duckdb
 
-        try:
             keeper = duckdb.connect(path, read_only=False)
-        except duckdb.Error as exc:  # e.g. opened read-only in this process: dlt's own connections will say so
-            log.debug("DuckDB database %s not held open: %s", path, exc)
+        except Exception as exc:  # noqa: BLE001 - e.g. the file opened read-only in this process
+            log.debug("DuckDB database of pipeline %s not held open: %s", pipeline.pipeline_name, exc)
             return False
         with self._lock:
             self._keepers[id(pipeline)] = (keeper, str(Path(path).resolve()))
