@@ -101,14 +101,17 @@ class GlobalPacer(Pacer):
         self._link = PaceLink(budget.pace, self._pool) if budget.pace is not None and budget.name not in _GONE else None
 
     async def acquire(self) -> float:
-        stamp = await self._shared_start() if self._link is not None else None
-        if stamp is None:
-            stamp = await super().acquire()
+        """The leases first, the pace last: the pace's word is read just before the request goes."""
         await self._leases.take()
-        if self._tokens is not None:
-            await self._blocking(self._tokens.acquire)
-            asyncio.get_running_loop().call_later(self._hold, self._pool.submit, self._tokens.release)
-        return stamp
+        try:
+            if self._tokens is not None:
+                await self._blocking(self._tokens.acquire)
+                asyncio.get_running_loop().call_later(self._hold, self._pool.submit, self._tokens.release)
+            stamp = await self._shared_start() if self._link is not None else None
+            return stamp if stamp is not None else await super().acquire()
+        except BaseException:  # cancelled while waiting: no request, its lease back
+            self._leases.give()
+            raise
 
     async def _shared_start(self) -> float | None:
         """The shared pace's start stamp, after the waits it asks for (and a pause this shard

@@ -14,7 +14,8 @@ happened in batches, at most every `REFRESH` seconds, each answer of the actor r
 shard's copy of its word. A shard never starts a request on a calm word it asked for more than
 `STALE` seconds earlier (it waits for a fresh one), so once the actor hears the API speak,
 other shards start requests for at most `STALE` seconds more (typically `REFRESH` and a round
-trip); the shard that heard it stops at once. Anything the API says is sent at once.
+trip); the shard that heard it stops at once. Anything the API says is sent at once, beside
+the reports (their order matters less than its speed).
 
 Stamps (when a request started) are on the actor's clock: an actor's answer carries its clock,
 and a calm shard stamps its starts with its own clock plus the offset that answer shows (to
@@ -36,7 +37,7 @@ from ..http.pacing import Pacer
 log = logging.getLogger("sluice")
 ASK_TIMEOUT = 5.0  # seconds: an actor call takes milliseconds; one to a dead worker never returns
 REFRESH = 0.05  # seconds between a calm shard's reports (and fresh copies of the actor's word)
-STALE = 0.15  # seconds: the oldest calm word a shard starts a request on
+STALE = 0.1  # seconds: the oldest calm word a shard starts a request on
 Word = tuple[bool, float, float]  # the actor's word: calm, its clock, the learned spacing
 Event = tuple[Any, ...]  # ("start", stamp), ("release",), ("accepted", stamp), ("refused", stamp, wait), ...
 
@@ -108,6 +109,7 @@ class PaceLink:
         self._events: list[Event] = []
         self._said_at = float("-inf")  # when the API last said something here: only a word asked after it is calm
         self._flushing: asyncio.Task[None] | None = None
+        self._saying: set[asyncio.Task[None]] = set()
         self._teller = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sluice-pace")
 
     async def start(self) -> tuple[float, float | None]:
@@ -124,16 +126,22 @@ class PaceLink:
         return delay, stamp
 
     def tell(self, event: Event, said: bool = False) -> None:
-        """An event for the actor: what the API `said` goes at once, and no calm start follows it."""
-        self._events.append(event)
+        """An event for the actor; what the API `said` goes at once (not behind a report under
+        way), and no calm start follows it."""
         if said:
             self.calm, self._said_at = False, self.clock()
-        if not self.calm or said or self.clock() - self._heard_at > REFRESH:
+            task = asyncio.get_running_loop().create_task(self._say(event))
+            self._saying.add(task)
+            task.add_done_callback(self._saying.discard)
+            return
+        self._events.append(event)
+        if not self.calm or self.clock() - self._heard_at > REFRESH:
             self._kick()
 
     async def close(self) -> None:
         """Sends what is left to tell."""
         try:
+            await asyncio.gather(*self._saying)
             while self._events and not self.gone:
                 await self._flush()
         except Gone:
@@ -151,6 +159,13 @@ class PaceLink:
             await asyncio.shield(self._flushing)
         if self.gone:
             raise Gone
+
+    async def _say(self, event: Event) -> None:
+        sent = self.clock()
+        try:
+            self._heard(await self._call(self.pool, self.pace.report, [event]), sent)
+        except Gone:
+            self.gone = True
 
     async def _send(self) -> None:
         """Reports until nothing is due: in calm, one report and its word; otherwise every event."""
