@@ -412,6 +412,50 @@ def test_with_checkpoints_a_shard_failing_for_good_leaves_the_rest_loaded_and_th
     assert "sluice_dask_frontier" not in pipeline.state["sources"]["rest_api"]  # cleared by the load that completed it
 
 
+class Pages:
+    """700 records in pages of 50 that declare their total; page `failing` answers 400 while set."""
+
+    def __init__(self) -> None:
+        self.failing: int | None = None
+        self.hits: list[int] = []
+
+    async def items(self, request: web.Request) -> web.Response:
+        page = int(request.query.get("page", 1))
+        self.hits.append(page)
+        if page == self.failing:
+            return web.json_response({"error": "no"}, status=400)
+        ids = range((page - 1) * 50, min(page * 50, 700))
+        return web.json_response({"data": [{"id": i} for i in ids], "total_pages": 14})
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/items", self.items)
+        return app
+
+
+def test_with_checkpoints_a_page_range_failing_for_good_is_all_the_rerun_fetches(client: Any, tmp_path: Path) -> None:
+    api = Pages()
+    paginator = {"type": "page_number", "base_page": 1, "page_param": "page", "total_path": "total_pages"}
+    config = {"resources": [{"name": "items", "endpoint": {"path": "items", "data_selector": "data", "paginator": paginator}}]}
+    with Server(api.app()) as server:
+        config["client"] = {"base_url": server.url + "/"}
+        local = dump(load(tmp_path, "local", config))
+        api.failing, api.hits = 9, []
+        file = tmp_path / "ranges.duckdb"
+        pipeline = dlt.pipeline("dask_ranges", destination=dlt.destinations.duckdb(str(file)), dataset_name="data",
+                                pipelines_dir=str(tmp_path / "pipes_ranges"))
+        executor = DaskExecutor(client, staging=str(tmp_path / "staging"))
+        with pytest.raises(ShardError) as failed:
+            sluice.run(pipeline, rest_api_source(config), executor=executor)
+        left = [tuple(shard["pages"]) for shard in pipeline.state["sources"]["rest_api"]["sluice_dask_frontier"]["shards"]]
+        assert failed.value.shard.startswith("items[pages ") and any(lo <= 9 < hi for lo, hi in left)
+        assert len(dump(file)["items"]) == 700 - 50 * sum(hi - lo for lo, hi in left)  # the head and the ranges that finished
+        api.failing, api.hits = None, []
+        sluice.run(pipeline, rest_api_source(config), executor=executor)
+    assert sorted(api.hits) == sorted(p for lo, hi in left for p in range(lo, hi))  # only the pages left
+    assert dump(file) == local and len(local["items"]) == 700
+
+
 def test_sluice_run_executor_dask_on_an_existing_cluster(client: Any, bench: MockServer, tmp_path: Path, pipeline_dir: Path) -> None:
     from sluice.cli import main
 
