@@ -26,9 +26,9 @@ def stored(shards: list[Shard], of: Any) -> Any:
     """As `resume.write` puts it in the state, and as dlt stores and reads the state back."""
     from dlt.common import json
 
-    from sluice.checkpoint.frontier import _masked
+    from sluice.checkpoint.frontier import masked
 
-    state = {"version": VERSION, "hashes": _hashes(of), "shards": [_masked(_plain(s), of.secrets) for s in shards],
+    state = {"version": VERSION, "hashes": _hashes(of), "shards": [masked(_plain(s), of.secrets) for s in shards],
              "origins": {"orders": {"start_value": 3}}}
     state = json.typed_loads(json.typed_dumps(state))
     return SimpleNamespace(state={"sources": {"rest_api": {STATE_KEY: state}}}), SimpleNamespace(name="rest_api")

@@ -16,7 +16,7 @@ from .pending import prepare
 
 log = logging.getLogger("sluice")
 STATE_KEY = "sluice_checkpoint"
-_ORIGIN_KEYS = ("start_value", "last_value", "end_value", "initial_value", "unique_hashes")
+ORIGIN_KEYS = ("start_value", "last_value", "end_value", "initial_value", "unique_hashes")
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,10 @@ def run(pipeline: Any, source: Any, *, checkpoint_every: int = 50_000, checkpoin
     base = result.resumed.records if result.resumed else 0
     runtime.checkpoints = Checkpoints(max(checkpoint_every, 0), checkpoint_seconds, _writer(runtime.spec, base), resume, origins)
     try:
-        with _appending(source, runtime.spec, from_start=resume is not None) as appending:
+        with appending(source, runtime.spec, from_start=resume is not None) as switch_to_append:
             while True:
                 _slice(pipeline, source, result)
-                appending()
+                switch_to_append()
                 if runtime.current is None or not runtime.current.paused:
                     return result
     finally:
@@ -117,14 +117,14 @@ def _stale(spec: SourceSpec, hashes: Mapping[str, str], saved: set[str], needed:
     a resource whose spec changed, or that this run needs and the checkpointed run did not."""
     stale: set[str] = set()
     for root in (r for r in spec.resources if r.parent is None):
-        family = _family(spec, root.name)
-        changed = any(hashes.get(n) != _hash(spec, n) for n in family & saved)
-        if changed or (family & needed) - saved:
-            stale |= family
+        names = family(spec, root.name)
+        changed = any(hashes.get(n) != _hash(spec, n) for n in names & saved)
+        if changed or (names & needed) - saved:
+            stale |= names
     return stale
 
 
-def _family(spec: SourceSpec, root: str) -> set[str]:
+def family(spec: SourceSpec, root: str) -> set[str]:
     names, todo = {root}, [root]
     while todo:
         for child in spec.children(todo.pop()):
@@ -162,7 +162,7 @@ def _writer(spec: SourceSpec, base: int) -> Callable[[Run], None]:
             "version": VERSION,
             "frontier": to_state(run.frontier, spec.secrets),
             "hashes": {name: _hash(spec, name) for name in run.frontier.needed},
-            "origins": {name: {k: v for k, v in values.items() if k in _ORIGIN_KEYS} for name, values in run.incremental.items()},
+            "origins": {name: {k: v for k, v in values.items() if k in ORIGIN_KEYS} for name, values in run.incremental.items()},
             "records": base + run.frontier_records,
         }
 
@@ -170,7 +170,7 @@ def _writer(spec: SourceSpec, base: int) -> Callable[[Run], None]:
 
 
 @contextmanager
-def _appending(source: Any, spec: SourceSpec, from_start: bool) -> Iterator[Callable[[], None]]:
+def appending(source: Any, spec: SourceSpec, from_start: bool) -> Iterator[Callable[[], None]]:
     """Resources with `replace` load their later slices (and every slice of a resumed run) with
     `append`: a replace would truncate what the run's own earlier slices loaded."""
     replaced = [r.name for r in spec.resources if r.hints.get("write_disposition") == "replace" and r.name in source.resources]

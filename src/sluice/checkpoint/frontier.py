@@ -44,14 +44,14 @@ class Snapshot:
 def to_state(snapshot: Snapshot, secrets: tuple[str, ...]) -> dict[str, Any]:
     return {
         "chains": [_point_state(p, secrets) for p in snapshot.chains],
-        "walks": {name: list(_masked(list(bounds), secrets)) for name, bounds in snapshot.walks.items()},
+        "walks": {name: list(masked(list(bounds), secrets)) for name, bounds in snapshot.walks.items()},
         "needed": sorted(snapshot.needed),
     }
 
 
 def from_state(state: Mapping[str, Any], secrets: tuple[str, ...]) -> Snapshot:
     chains = [_point(p, secrets) for p in state.get("chains", [])]
-    walks = {name: (bounds[0], bounds[1]) for name, bounds in _unmasked(dict(state.get("walks", {})), secrets).items()}
+    walks = {name: (bounds[0], bounds[1]) for name, bounds in unmasked(dict(state.get("walks", {})), secrets).items()}
     return Snapshot(chains, walks, set(state.get("needed", [])))
 
 
@@ -63,13 +63,13 @@ def _point_state(point: ChainPoint, secrets: tuple[str, ...]) -> dict[str, Any]:
         "data": request.data, "state": dict(request.state), "extends_first": extends,
     }
     window = list(point.window) if point.window is not None else None
-    masked: dict[str, Any] = _masked({"resource": point.resource, "parent": point.parent, "window": window, "request": saved,
-                    "skip": point.skip}, secrets)
-    return masked
+    kept: dict[str, Any] = masked({"resource": point.resource, "parent": point.parent, "window": window, "request": saved,
+                                   "skip": point.skip}, secrets)
+    return kept
 
 
 def _point(state: Mapping[str, Any], secrets: tuple[str, ...]) -> ChainPoint:
-    state = _unmasked(state, secrets)
+    state = unmasked(state, secrets)
     saved, window = state.get("request"), state.get("window")
     request = None if saved is None else PageRequest(
         saved["method"], saved["url"], freeze(saved["params"]), json=saved["json"], data=saved["data"], state=freeze(saved["state"]))
@@ -91,7 +91,7 @@ def _own_params(request: PageRequest | None, first: PageRequest | None) -> tuple
 _MISSING = object()
 
 
-def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
+def masked(value: Any, secrets: tuple[str, ...]) -> Any:
     """`value` with every secret replaced by a reference to it (by its place in `secrets`)."""
     if isinstance(value, str):
         for index, secret in enumerate(secrets):
@@ -99,28 +99,28 @@ def _masked(value: Any, secrets: tuple[str, ...]) -> Any:
                 value = value.replace(secret, f"{_SECRET}{index}\x00")
         return value
     if isinstance(value, Mapping):
-        return {k: _masked(v, secrets) for k, v in value.items()}
+        return {k: masked(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_masked(v, secrets) for v in value]
+        return [masked(v, secrets) for v in value]
     return value
 
 
-def _unmasked(value: Any, secrets: tuple[str, ...]) -> Any:
+def unmasked(value: Any, secrets: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         for index, secret in enumerate(secrets):
             value = value.replace(f"{_SECRET}{index}\x00", secret)
         return value
     if isinstance(value, Mapping):
-        return {k: _unmasked(v, secrets) for k, v in value.items()}
+        return {k: unmasked(v, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_unmasked(v, secrets) for v in value]
+        return [unmasked(v, secrets) for v in value]
     return value
 
 
 def spec_hash(secrets: tuple[str, ...], *specs: Any) -> str:
     """A stable digest of configuration objects (functions by name, secrets masked): two runs
     of the same configuration agree, a changed resource does not."""
-    text = _masked(repr([_stable(s) for s in specs]), secrets)
+    text = masked(repr([_stable(s) for s in specs]), secrets)
     return hashlib.sha256(str(text).encode()).hexdigest()[:16]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import fsspec  # type: ignore[import-untyped]
 
-from ..checkpoint.driver import CheckpointResult, _appending
+from ..checkpoint.driver import CheckpointResult, appending
 from ..config.specs import SourceSpec
 from ..engine.run import Engine, RunOptions, _with_ancestors
 from ..engine.stats import RunStats
@@ -79,7 +79,7 @@ def run_on_dask(pipeline: Any, source: Any, executor: Any, *, checkpoints: bool 
     run.resume = frontier.shards if frontier is not None else None
     runtime.runs.append(run)
     try:
-        with _appending(source, runtime.spec, from_start=frontier is not None):
+        with appending(source, runtime.spec, from_start=frontier is not None):
             result = CheckpointResult([pipeline.run(source)])
     finally:
         run.clean()

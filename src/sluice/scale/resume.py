@@ -25,8 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..checkpoint.driver import _ORIGIN_KEYS
-from ..checkpoint.frontier import _masked, _unmasked, spec_hash
+from ..checkpoint.driver import ORIGIN_KEYS
+from ..checkpoint.frontier import masked, spec_hash, unmasked
 from ..config.specs import SourceSpec
 from .shards import Shard
 
@@ -49,8 +49,8 @@ def saved(pipeline: Any, source: Any, spec: SourceSpec) -> Frontier | None:
     if state.get("hashes") != _hashes(spec):
         log.warning("the configuration changed since the Dask run that failed: starting it fresh")
         return None
-    shards = [_shard(_unmasked(s, spec.secrets)) for s in state["shards"]]
-    return Frontier(shards, _unmasked(dict(state.get("origins", {})), spec.secrets))
+    shards = [_shard(unmasked(s, spec.secrets)) for s in state["shards"]]
+    return Frontier(shards, unmasked(dict(state.get("origins", {})), spec.secrets))
 
 
 def write(unfinished: Sequence[Shard], incremental: Mapping[str, Mapping[str, Any]], spec: SourceSpec) -> None:
@@ -61,10 +61,10 @@ def write(unfinished: Sequence[Shard], incremental: Mapping[str, Mapping[str, An
     if not unfinished:
         state.pop(STATE_KEY, None)
         return
-    origins = {name: {k: v for k, v in values.items() if k in _ORIGIN_KEYS} for name, values in incremental.items()}
+    origins = {name: {k: v for k, v in values.items() if k in ORIGIN_KEYS} for name, values in incremental.items()}
     state[STATE_KEY] = {"version": VERSION, "hashes": _hashes(spec),
-                        "shards": [_masked(_plain(s), spec.secrets) for s in unfinished],
-                        "origins": _masked(origins, spec.secrets)}
+                        "shards": [masked(_plain(s), spec.secrets) for s in unfinished],
+                        "origins": masked(origins, spec.secrets)}
 
 
 def _hashes(spec: SourceSpec) -> dict[str, str]:

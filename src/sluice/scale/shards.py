@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checkpoint.driver import _family as subtree  # a resource and its descendants
+from ..checkpoint.driver import family as subtree  # a resource and its descendants
 from ..config.specs import SourceSpec
 from ..errors import ResourceError
 from .pages import ranges, splits
