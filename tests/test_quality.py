@@ -18,7 +18,7 @@ def _run(*command: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is installed with the test extras")
 def test_ruff_is_clean() -> None:
-    result = _run("ruff", "check", "src")
+    result = _run("ruff", "check", "src", "tests", "bench")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
