@@ -170,17 +170,33 @@ def test_a_second_ctrl_c_aborts_at_once(slow: SlowAPI, tmp_path: Path) -> None:
     assert "aborted (SIGINT again)" in err
 
 
+LOAD_ANNOUNCED = """
+import time
+from dlt.load.load import Load
+
+_load_package = Load.load_single_package
+
+def _announced(self, *args, **kwargs):
+    print('{"event": "test_load_started"}', flush=True)
+    time.sleep(1.0)  # the test's signal comes meanwhile: dlt's handler only notes it
+    return _load_package(self, *args, **kwargs)
+
+Load.load_single_package = _announced
+"""
+
+
 def test_a_signal_after_extraction_is_taken_by_dlt_and_the_next_run_completes(slow: SlowAPI, tmp_path: Path) -> None:
     # Past extraction, dlt's normalize and load catch the signal themselves and stop at a safe
     # point (SignalReceivedException); the run still ends as `interrupted`, and the next run
-    # loads what dlt left pending.
+    # loads what dlt left pending. The config announces dlt's load and holds it a second, so
+    # the signal lands inside it (waiting for a line about extraction raced a fast load).
     config = write_config(tmp_path, slow)
-    config.write_text(config.read_text().replace('"limit": 10', '"limit": 1000'))
-    slow.delay, slow.records = 0.0, 200_000  # normalize and load take a second or more after extraction, even on an idle machine
+    config.write_text(LOAD_ANNOUNCED + config.read_text())
+    slow.delay, slow.records = 0.0, 5_000
     proc = start(tmp_path, config, "--log-format", "json")
     assert proc.stdout is not None
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and "resource_done" not in (line := proc.stdout.readline()):
+    while time.monotonic() < deadline and "test_load_started" not in (line := proc.stdout.readline()):
         assert line, proc.communicate(timeout=30)[1]
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
