@@ -23,6 +23,7 @@ The clock and sleep are injected so tests never wait on the wall clock.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -154,18 +155,41 @@ class Pacer:
     async def acquire(self) -> float:
         """Wait until one request may start; the moment it starts. Call it just before sending."""
         now = self.clock()
-        delay = self._delay(now)
-        if delay > 0:
+        delay = self.try_start(now)
+        if delay is not None:
             self.waits.begin()
             try:
-                while delay > 0:
+                while delay is not None:
                     await self.sleep(delay)
                     now = self.clock()
-                    delay = self._delay(now)
+                    delay = self.try_start(now)
             finally:
                 self.waits.end()
-        self._start(now)
         return now
+
+    def try_start(self, now: float) -> float | None:
+        """Start one request at `now` if every meter allows it (None), else the seconds to wait
+        first. The non-blocking half of `acquire`, for a pace kept on behalf of others (a
+        cluster's shared pace answers each shard's ask without sleeping)."""
+        delay = self._delay(now)
+        if delay > 0:
+            return delay
+        self._start(now)
+        return None
+
+    def calm(self, now: float) -> bool:
+        """Nothing to pace by yet: no slow start, no learned rate, no budget, no pause. Another
+        process may then start requests without asking first (see scale/pace.py)."""
+        return (not self._slow_start(now) and self.learned.rate is None and self._allowance is None
+                and self.paused_until <= now)
+
+    def started_elsewhere(self, stamp: float) -> None:
+        """A request started at `stamp` (on this clock) without `try_start`, reported late: it
+        counts as a start in flight, kept in time order (a budget counts back from the newest)."""
+        if len(self._starts) == self._starts.maxlen:
+            self._starts.popleft()
+        bisect.insort(self._starts, stamp)
+        self._pending += 1
 
     def _delay(self, now: float) -> float:
         bucket = self._bucket.delay(now) if self._bucket is not None else 0.0

@@ -25,7 +25,6 @@ within half a round trip).
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
 import time
 from collections.abc import Callable
@@ -54,10 +53,9 @@ class SharedPace:
     def try_start(self) -> tuple[float, float | None, Word]:
         """(seconds to wait, None) or (0, the start's stamp), and the word."""
         now = self.pacer.clock()
-        delay = self.pacer._delay(now)
-        if delay > 0:
+        delay = self.pacer.try_start(now)
+        if delay is not None:
             return delay, None, self._word(now)
-        self.pacer._start(now)
         self.asked += 1
         return 0.0, now, self._word(now)
 
@@ -74,19 +72,12 @@ class SharedPace:
         return self.asked, self.reported
 
     def _started(self, stamp: float) -> None:
-        """A calm start, reported late: kept in time order (a budget counts back from the newest)."""
-        starts = self.pacer._starts
-        if len(starts) == starts.maxlen:
-            starts.popleft()
-        bisect.insort(starts, stamp)
-        self.pacer._pending += 1
+        """A calm start, reported late."""
+        self.pacer.started_elsewhere(stamp)
         self.reported += 1
 
     def _word(self, now: float) -> Word:
-        pacer = self.pacer
-        calm = (not pacer._slow_start(now) and pacer.learned.rate is None and pacer._allowance is None
-                and pacer.paused_until <= now)
-        return calm, now, pacer.spacing
+        return self.pacer.calm(now), now, self.pacer.spacing
 
 
 class Gone(Exception):
