@@ -69,6 +69,21 @@ class ParentCursors:
                 self._advance(parent, value, record)
         return kept
 
+    def advanced(self) -> dict[str, list[Any]]:
+        """What this run advanced, per parent key, not committed yet (a shard's, for the coordinator)."""
+        return dict(self._new)
+
+    def merge(self, parent: str, entry: list[Any]) -> None:
+        """Another run's advanced cursor of one parent (a shard's) into this run's: the further
+        value, or both hash lists at the same one (parents sharing a key may be split)."""
+        current = self._new.get(parent)
+        if current is None:
+            self._new[parent] = entry
+        elif current[0] == entry[0]:
+            self._new[parent] = _unique([*current, *entry[1:]])
+        elif self.func((entry[0], current[0])) == entry[0]:
+            self._new[parent] = entry
+
     def commit(self) -> None:
         """This run's cursors into the state (once, after the resource's last page went through)."""
         for parent, entry in self._new.items():

@@ -54,7 +54,7 @@ def _keys(spec: SourceSpec, shard: Shard) -> list[str] | None:
 
 def advanced(incremental: Incremental) -> Advanced:
     """What a shard's fetching advanced, per resource and parent (not committed: the coordinator's to merge)."""
-    return {name: dict(values["per_parent"]._new) for name, values in incremental.items()
+    return {name: values["per_parent"].advanced() for name, values in incremental.items()
             if isinstance(values.get("per_parent"), ParentCursors)}
 
 
@@ -63,12 +63,4 @@ def merge(incremental: Incremental, found: Advanced) -> None:
     for name, entries in found.items():
         cursors: ParentCursors = incremental[name]["per_parent"]
         for parent, entry in entries.items():
-            current = cursors._new.get(parent)
-            cursors._new[parent] = entry if current is None else _later(current, entry, cursors)
-
-
-def _later(one: list[Any], other: list[Any], cursors: ParentCursors) -> list[Any]:
-    """Two shards' cursors of one parent key: the further value, or both hash lists at the same one."""
-    if one[0] == other[0]:
-        return [one[0], *dict.fromkeys([*one[1:], *other[1:]])]
-    return other if cursors.func((other[0], one[0])) == other[0] else one
+            cursors.merge(parent, entry)
