@@ -38,7 +38,7 @@ from .scope import chain_context, span, walk_from, windowed, windows
 from .stats import RunStats
 from .windows import Window
 
-__all__ = ["Engine", "RunOptions", "Sink"]
+__all__ = ["Engine", "RunOptions", "Sink", "with_ancestors"]
 
 log = logging.getLogger("sluice.engine")
 
@@ -62,12 +62,16 @@ class _Progress:
 
 
 class Engine:
+    # Whether a child resource whose every request answered 404 fails the run here. A shard of
+    # a Dask run sees only some parents: its coordinator judges over every shard instead.
+    judges_all_skipped = True
+
     def __init__(self, source: SourceSpec, targets: set[str], sink: Sink, *, stats: RunStats | None = None,
                  incremental: Mapping[str, Mapping[str, Any]] | None = None, options: RunOptions | None = None,
                  pacer: Pacer | None = None, resume: Snapshot | None = None) -> None:
         self.source = source
         self.targets = set(targets)
-        self.needed = _with_ancestors(source, self.targets)
+        self.needed = with_ancestors(source, self.targets)
         self.sink = sink
         self.stats = stats or RunStats()
         self.incremental = incremental or {}
@@ -204,9 +208,13 @@ class Engine:
         if name in self.targets:
             self.sink.finish(name)
 
+    def chain_counts(self) -> dict[str, tuple[int, int]]:
+        """Per resource: (chains started, of them skipped for a 404), for a judge over several engines."""
+        return {name: (n, self._progress.skipped.get(name, 0)) for name, n in self._progress.chains.items()}
+
     def _check_all_skipped(self, spec: ResourceSpec) -> None:
         chains, skipped = self._progress.chains.get(spec.name, 0), self._progress.skipped.get(spec.name, 0)
-        if chains >= 2 and skipped == chains:
+        if self.judges_all_skipped and chains >= 2 and skipped == chains:
             raise HTTPStatusError(
                 f"every one of {chains} requests answered 404: check the path '{spec.endpoint.path}'",
                 resource=spec.name, status=404,
@@ -300,7 +308,8 @@ def _bounds(window: Window | None) -> tuple[Any, Any] | None:
     return None if window is None else (window.start, window.end)
 
 
-def _with_ancestors(source: SourceSpec, targets: set[str]) -> set[str]:
+def with_ancestors(source: SourceSpec, targets: set[str]) -> set[str]:
+    """The resources a run of `targets` fetches: each target and the parents its chains start from."""
     needed = set()
     for name in targets:
         while name and name not in needed:

@@ -27,7 +27,8 @@ import fsspec  # type: ignore[import-untyped]
 
 from ..checkpoint.driver import CheckpointResult, appending
 from ..config.specs import SourceSpec
-from ..engine.run import Engine, RunOptions, _with_ancestors
+from ..engine.run import RunOptions, with_ancestors
+from ..engine.scope import windows
 from ..engine.stats import RunStats
 from ..errors import HTTPStatusError
 from ..load.arrow import Extraction, TableHints
@@ -207,9 +208,9 @@ class Coordinator:
         from distributed import as_completed
 
         self.shaping = shaping
-        needed = _with_ancestors(self.spec, targets)
+        needed = with_ancestors(self.spec, targets)
         plan = list(resume) if resume is not None else [
-            cut for shard in root_shards(self.spec, needed, targets) for cut in self._windowed(shard, targets)]
+            cut for shard in root_shards(self.spec, needed, targets) for cut in self._windowed(shard)]
         futures = {self._submit(shard): shard for shard in plan}
         gathering = _Gathering(plan, futures, {}, as_completed(list(futures)))  # type: ignore[no-untyped-call]
         try:
@@ -276,14 +277,14 @@ class Coordinator:
             return self.executor.shard_size
         return max(math.ceil(parents / (self._workers() * SHARDS_PER_WORKER)), 1)
 
-    def _windowed(self, shard: Shard, targets: set[str]) -> list[Shard]:
+    def _windowed(self, shard: Shard) -> list[Shard]:
         """A windowed top-level resource no child needs records of, cut into runs of windows."""
         resource = self.spec.resource(shard.resource)
         if shard.lists or resource.endpoint.incremental is None or resource.endpoint.incremental.window is None:
             return [shard]
-        probe = Engine(self.spec, targets, None, incremental=self.incremental)  # type: ignore[arg-type]
-        windows = [(w.start, w.end) for w in probe._windows(resource, None) if w is not None]
-        return window_shards(shard, windows, self._workers() * SHARDS_PER_WORKER) or [shard]
+        found = windows(resource, self.incremental.get(resource.name, {}), None)
+        bounds = [(w.start, w.end) for w in found if w is not None]
+        return window_shards(shard, bounds, self._workers() * SHARDS_PER_WORKER) or [shard]
 
     def _ranges(self, shard: Shard, result: ShardResult) -> list[Shard]:
         if not shard.head or result.total is None:

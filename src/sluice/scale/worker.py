@@ -18,9 +18,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..checkpoint.frontier import ChainPoint, Snapshot
-from ..config.specs import ResourceSpec, SourceSpec
+from ..config.specs import SourceSpec
 from ..engine.parents import ParentFeed
-from ..engine.run import Engine, RunOptions, _with_ancestors
+from ..engine.run import Engine, RunOptions, with_ancestors
+from ..engine.scope import windows
 from ..engine.stats import RunStats
 from ..errors import SluiceError
 from ..load.arrow import ArrowPageWriter, Extraction, TableHints
@@ -98,11 +99,7 @@ class ShardEngine(Engine):
     """The engine on a shard: a child resource whose every request answered 404 is judged by
     the coordinator over every shard (a shard sees some parents; a local run, all of them)."""
 
-    def _check_all_skipped(self, spec: ResourceSpec) -> None:
-        pass
-
-    def chains(self) -> dict[str, tuple[int, int]]:
-        return {name: (n, self._progress.skipped.get(name, 0)) for name, n in self._progress.chains.items()}
+    judges_all_skipped = False
 
 
 async def _fetch(job: Job, sink: StagingSink) -> tuple[RunStats, dict[str, tuple[int, int]], int | None]:
@@ -111,29 +108,29 @@ async def _fetch(job: Job, sink: StagingSink) -> tuple[RunStats, dict[str, tuple
     pacer = job.budget.pacer() if job.budget is not None else None
     totals: list[int] = []
     spec = bounded(job.spec, shard.resource, shard.pages, totals) if shard.head or shard.pages else job.spec
-    resume = _chains(job, targets, sink) if shard.parents else _windows(job, targets) if shard.windows else None
+    resume = _chains(job, targets) if shard.parents else _windows(job, targets) if shard.windows else None
     engine = ShardEngine(spec, targets, sink, incremental=job.incremental, options=job.options, pacer=pacer, resume=resume)
     try:
-        return await engine.run(), engine.chains(), totals[0] if totals else None
+        return await engine.run(), engine.chain_counts(), totals[0] if totals else None
     finally:
         if pacer is not None:
             await pacer.close()
 
 
-def _chains(job: Job, targets: set[str], sink: StagingSink) -> Snapshot:
+def _chains(job: Job, targets: set[str]) -> Snapshot:
     """A child shard as the engine restarts a checkpoint: a chain per parent record (and per
     window of a windowed child), its ancestors complete."""
-    probe = Engine(job.spec, targets, sink, incremental=job.incremental)  # renders each parent's windows
     child = job.spec.resource(job.shard.resource)
+    values = job.incremental.get(child.name, {})
     points = [ChainPoint(child.name, record, None if w is None else (w.start, w.end))
-              for record in job.shard.parents for w in probe._windows(child, record)]
-    return Snapshot(points, {}, probe.needed)
+              for record in job.shard.parents for w in windows(child, values, record)]
+    return Snapshot(points, {}, with_ancestors(job.spec, targets))
 
 
 def _windows(job: Job, targets: set[str]) -> Snapshot:
     """A window shard as the engine restarts a checkpoint's windows: a chain per window."""
     points = [ChainPoint(job.shard.resource, None, window) for window in job.shard.windows]
-    return Snapshot(points, {}, _with_ancestors(job.spec, targets))
+    return Snapshot(points, {}, with_ancestors(job.spec, targets))
 
 
 class StagingSink:
