@@ -4,7 +4,7 @@ slices, resumed from the last checkpoint the pipeline's state holds (see the pac
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -109,7 +109,12 @@ def _plan(pipeline: Any, source: Any, spec: SourceSpec, fresh: bool,
 
 
 def _saved(pipeline: Any, source: Any) -> Any:
-    return pipeline.state.get("sources", {}).get(source.name, {}).get(STATE_KEY)
+    return saved_in_state(pipeline, source, STATE_KEY)
+
+
+def saved_in_state(pipeline: Any, source: Any, key: str) -> Any:
+    """What the pipeline's last committed run left under `key` in the source's state."""
+    return pipeline.state.get("sources", {}).get(source.name, {}).get(key)
 
 
 def _stale(spec: SourceSpec, hashes: Mapping[str, str], saved: set[str], needed: set[str]) -> set[str]:
@@ -147,6 +152,16 @@ def _hash(spec: SourceSpec, name: str) -> str:
     return spec_hash(spec.secrets, spec.resource(name), spec.base_url)
 
 
+def resource_hashes(spec: SourceSpec, names: Iterable[str]) -> dict[str, str]:
+    """Each resource's configuration hash: a frontier written under others is not applied."""
+    return {name: _hash(spec, name) for name in names}
+
+
+def origins(incremental: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The incremental values a run started from, per resource: where a resumed run restarts."""
+    return {name: {k: v for k, v in values.items() if k in ORIGIN_KEYS} for name, values in incremental.items()}
+
+
 def _writer(spec: SourceSpec, base: int) -> Callable[[Run], None]:
     """Writes the frontier (or its removal, once the run is over) into the source's dlt state,
     from inside the slice's extraction: committed with the slice's data, or not at all."""
@@ -161,8 +176,8 @@ def _writer(spec: SourceSpec, base: int) -> Callable[[Run], None]:
         state[STATE_KEY] = {
             "version": VERSION,
             "frontier": to_state(run.frontier, spec.secrets),
-            "hashes": {name: _hash(spec, name) for name in run.frontier.needed},
-            "origins": {name: {k: v for k, v in values.items() if k in ORIGIN_KEYS} for name, values in run.incremental.items()},
+            "hashes": resource_hashes(spec, run.frontier.needed),
+            "origins": origins(run.incremental),
             "records": base + run.frontier_records,
         }
 

@@ -25,8 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..checkpoint.driver import ORIGIN_KEYS
-from ..checkpoint.frontier import masked, spec_hash, unmasked
+from ..checkpoint.driver import origins, resource_hashes, saved_in_state
+from ..checkpoint.frontier import masked, unmasked
 from ..config.specs import SourceSpec
 from .shards import Shard
 
@@ -43,7 +43,7 @@ class Frontier:
 
 def saved(pipeline: Any, source: Any, spec: SourceSpec) -> Frontier | None:
     """The frontier the pipeline's last Dask run left (None: none, or for another configuration)."""
-    state = pipeline.state.get("sources", {}).get(source.name, {}).get(STATE_KEY)
+    state = saved_in_state(pipeline, source, STATE_KEY)
     if not state or state.get("version") != VERSION:
         return None
     if state.get("hashes") != _hashes(spec):
@@ -61,14 +61,13 @@ def write(unfinished: Sequence[Shard], incremental: Mapping[str, Mapping[str, An
     if not unfinished:
         state.pop(STATE_KEY, None)
         return
-    origins = {name: {k: v for k, v in values.items() if k in ORIGIN_KEYS} for name, values in incremental.items()}
     state[STATE_KEY] = {"version": VERSION, "hashes": _hashes(spec),
                         "shards": [masked(_plain(s), spec.secrets) for s in unfinished],
-                        "origins": masked(origins, spec.secrets)}
+                        "origins": masked(origins(incremental), spec.secrets)}
 
 
 def _hashes(spec: SourceSpec) -> dict[str, str]:
-    return {r.name: spec_hash(spec.secrets, r, spec.base_url) for r in spec.resources}
+    return resource_hashes(spec, (r.name for r in spec.resources))
 
 
 def _plain(shard: Shard) -> dict[str, Any]:
